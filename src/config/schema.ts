@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The configuration schema: the single source of truth for every option, its default and
+ * its documentation. Secrets are never values here, only references (`env:NAME`,
+ * `file:/path`), resolved at boot by `config/secrets.ts`.
+ */
+import { z } from 'zod';
+
+/** A reference to a secret: `env:NAME` or `file:/absolute/or/relative/path`. */
+export const secretRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'a secret reference such as env:NAME or file:/path (never the secret itself)')
+  .describe('Secret reference: env:NAME or file:PATH');
+
+const endpointId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" or "-"');
+
+const modelEntry = z.strictObject({
+  /** The model name callers use. */
+  name: z.string().min(1).max(128),
+  /** The vendor's model, deployment or inference-profile name, when it differs. */
+  upstream: z.string().min(1).max(256).optional(),
+  /** What the model can do; chat by default. */
+  capabilities: z.array(z.enum(['chat', 'embeddings'])).min(1).default(['chat']),
+});
+
+const endpointCommon = {
+  id: endpointId,
+  /** Vendor (legal entity) this endpoint belongs to; ties it to the BAA registry. */
+  vendor: z.string().min(1).max(128).optional(),
+  /** Runs inside the deployer's own infrastructure (vLLM, Ollama, a private deployment). */
+  selfHosted: z.boolean().default(false),
+  /** Whether raw PHI may go here: only when covered by a signed BAA or self-hosted. */
+  phiAllowed: z.boolean().default(false),
+  models: z.array(modelEntry).min(1),
+  timeoutMs: z.number().int().min(100).max(600_000).default(120_000),
+  maxRetries: z.number().int().min(0).max(5).default(2),
+  /** Endpoint ids to try, in order, when this one fails before answering; they must share its PHI clearance. */
+  fallbacks: z.array(endpointId).default([]),
+  /** Upstream connections kept open per endpoint. */
+  connections: z.number().int().min(1).max(1024).default(64),
+};
+
+export const endpointSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ ...endpointCommon, kind: z.literal('echo'), selfHosted: z.boolean().default(true) }),
+  z.strictObject({
+    ...endpointCommon,
+    kind: z.literal('openai'),
+    baseUrl: z.url().default('https://api.openai.com/v1'),
+    apiKey: secretRef,
+    organization: z.string().optional(),
+  }),
+  z.strictObject({
+    ...endpointCommon,
+    kind: z.literal('azure-openai'),
+    /** The resource endpoint, e.g. https://my-resource.openai.azure.com */
+    baseUrl: z.url(),
+    apiVersion: z.string().default('2024-10-21'),
+    apiKey: secretRef.optional(),
+    /** Entra ID bearer token reference, used when apiKey is absent. */
+    bearerToken: secretRef.optional(),
+  }),
+  z.strictObject({
+    ...endpointCommon,
+    kind: z.literal('openai-compatible'),
+    /** e.g. http://127.0.0.1:8000/v1 for vLLM, http://127.0.0.1:11434/v1 for Ollama */
+    baseUrl: z.url(),
+    apiKey: secretRef.optional(),
+  }),
+  z.strictObject({
+    ...endpointCommon,
+    kind: z.literal('anthropic'),
+    baseUrl: z.url().default('https://api.anthropic.com'),
+    apiKey: secretRef,
+    anthropicVersion: z.string().default('2023-06-01'),
+    /** Anthropic requires max_tokens; used when the caller gives none. */
+    defaultMaxTokens: z.number().int().min(1).default(4096),
+  }),
+  z.strictObject({
+    ...endpointCommon,
+    kind: z.literal('bedrock'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
+    /** Override for VPC endpoints and tests; defaults to https://bedrock-runtime.REGION.amazonaws.com */
+    baseUrl: z.url().optional(),
+    accessKeyId: secretRef,
+    secretAccessKey: secretRef,
+    sessionToken: secretRef.optional(),
+  }),
+  z.strictObject({
+    ...endpointCommon,
+    kind: z.literal('vertex'),
+    project: z.string().min(1),
+    location: z.string().min(1).default('us-central1'),
+    /** Override for Private Service Connect and tests; defaults to https://LOCATION-aiplatform.googleapis.com */
+    baseUrl: z.url().optional(),
+    /** A service-account JSON key file. */
+    serviceAccountKey: secretRef,
+    tokenUrl: z.url().default('https://oauth2.googleapis.com/token'),
+  }),
+]);
+export type EndpointConfig = z.infer<typeof endpointSchema>;
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8443),
+        tls: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** PEM files; relative paths resolve against the state folder. */
+            certFile: z.string().default('tls/cert.pem'),
+            keyFile: z.string().default('tls/key.pem'),
+            minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+          })
+          .prefault({}),
+        /** Largest accepted request body. */
+        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+        /** Whole-request time limit, streaming included. */
+        requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+        /** How long shutdown waits for in-flight requests and streams. */
+        shutdownGraceMs: z.number().int().min(0).max(600_000).default(30_000),
+        /** Serve /metrics (Prometheus) on the main port. */
+        metrics: z.boolean().default(true),
+      })
+      .prefault({}),
+    store: z
+      .strictObject({
+        /** `sqlite:PATH` (relative to the state folder) or a postgres:// URL. */
+        url: z.string().default('sqlite:phigate.db'),
+      })
+      .prefault({}),
+    kms: z
+      .strictObject({
+        kind: z.literal('local').default('local'),
+        /** The local key file (0600); relative paths resolve against the state folder. */
+        keyFile: z.string().default('keys/master.key'),
+      })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        /** Longest wait for the audit store before a request fails closed with audit_unavailable. */
+        writeTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
+      })
+      .prefault({}),
+    logging: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Log one line per request (ids, status, timings; never content). */
+        accessLog: z.boolean().default(true),
+      })
+      .prefault({}),
+    endpoints: z.array(endpointSchema).prefault([{ id: 'echo', kind: 'echo', models: [{ name: 'echo', capabilities: ['chat', 'embeddings'] }] }]),
+  })
+  .superRefine((config, ctx) => {
+    const ids = new Set<string>();
+    config.endpoints.forEach((endpoint, index) => {
+      if (ids.has(endpoint.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', index, 'id'], message: `duplicate endpoint id "${endpoint.id}"` });
+      ids.add(endpoint.id);
+    });
+    config.endpoints.forEach((endpoint, index) => {
+      endpoint.fallbacks.forEach((fallback, fallbackIndex) => {
+        if (!ids.has(fallback)) {
+          ctx.addIssue({ code: 'custom', path: ['endpoints', index, 'fallbacks', fallbackIndex], message: `no endpoint with id "${fallback}"` });
+        }
+      });
+    });
+  });
+
+export type PhigateConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The one error registry. Every refusal phigate gives has a stable snake_case code, an HTTP
+ * status, an OpenAI error `type` and a fixed message. Messages never carry request data:
+ * variable facts go in `detail`, whose values are restricted to PHI-free primitives chosen by
+ * the code that throws (ids, counts, field paths, limits).
+ */
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly type:
+    | 'invalid_request_error'
+    | 'authentication_error'
+    | 'permission_error'
+    | 'not_found_error'
+    | 'rate_limit_error'
+    | 'server_error';
+  readonly message: string;
+}
+
+export const errors = {
+  invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request body does not match the API schema' },
+  invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'Send the request body as application/json' },
+  request_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body exceeds the configured size limit' },
+  request_timeout: { status: 408, type: 'invalid_request_error', message: 'The request took longer than the configured time limit' },
+  invalid_header: { status: 400, type: 'invalid_request_error', message: 'A phigate request header is malformed' },
+  unauthenticated: { status: 401, type: 'authentication_error', message: 'Missing or invalid credentials' },
+  api_key_expired: { status: 401, type: 'authentication_error', message: 'The API key has expired' },
+  api_key_revoked: { status: 401, type: 'authentication_error', message: 'The API key has been revoked' },
+  token_expired: { status: 401, type: 'authentication_error', message: 'The bearer token has expired' },
+  token_invalid: { status: 401, type: 'authentication_error', message: 'The bearer token is malformed or its signature does not verify' },
+  permission_denied: { status: 403, type: 'permission_error', message: 'The caller lacks the permission this action needs' },
+  patient_access_denied: { status: 403, type: 'permission_error', message: 'The caller has no active care relationship with this patient' },
+  purpose_required: { status: 400, type: 'invalid_request_error', message: 'A purpose of use (x-phigate-purpose) is required for requests that name a patient' },
+  purpose_not_allowed: { status: 403, type: 'permission_error', message: 'This purpose of use is not allowed for the use case' },
+  use_case_required: { status: 400, type: 'invalid_request_error', message: 'A use case (x-phigate-use-case) is required for this request' },
+  use_case_not_found: { status: 404, type: 'not_found_error', message: 'The use case does not exist' },
+  use_case_not_approved: { status: 403, type: 'permission_error', message: 'The use case is not approved and live' },
+  model_not_found: { status: 404, type: 'not_found_error', message: 'The model does not exist or the caller may not use it' },
+  route_not_found: { status: 404, type: 'not_found_error', message: 'No such route' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'This route does not accept that HTTP method' },
+  phi_egress_denied: { status: 403, type: 'permission_error', message: 'This payload may not be sent to the selected endpoint' },
+  no_baa_covered_endpoint: { status: 422, type: 'invalid_request_error', message: 'No BAA-covered or self-hosted endpoint is approved for this request' },
+  rate_limited: { status: 429, type: 'rate_limit_error', message: 'Rate limit reached; retry after the time in the retry-after header' },
+  provider_timeout: { status: 504, type: 'server_error', message: 'The model provider did not answer in time' },
+  provider_unavailable: { status: 502, type: 'server_error', message: 'The model provider failed or could not be reached' },
+  provider_rate_limited: { status: 429, type: 'rate_limit_error', message: 'The model provider is rate limiting requests' },
+  provider_bad_response: { status: 502, type: 'server_error', message: 'The model provider returned a response phigate could not read' },
+  provider_rejected: { status: 400, type: 'invalid_request_error', message: 'The model provider rejected the request' },
+  audit_unavailable: { status: 503, type: 'server_error', message: 'The audit log cannot be written, so nothing was forwarded' },
+  not_ready: { status: 503, type: 'server_error', message: 'phigate is starting or shutting down' },
+  internal_error: { status: 500, type: 'server_error', message: 'An unexpected error occurred; the request id identifies it in the logs' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errors;
+
+/** Values allowed in an error's detail: identifiers, counts, paths and limits chosen by phigate code. */
+export type SafeDetail = Readonly<Record<string, string | number | boolean | readonly (string | number)[]>>;
+
+/** The error every refusal is thrown as. `cause` is for operational logs and never rendered. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: SafeDetail | undefined;
+  readonly param: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    options: { cause?: unknown; detail?: SafeDetail; param?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(errors[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.detail = options.detail;
+    this.param = options.param;
+    this.headers = options.headers;
+  }
+
+  get status(): number {
+    return errors[this.code].status;
+  }
+}
+
+/** OpenAI's error body, with our registry code in `code`. */
+export interface ErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: ErrorSpec['type'];
+    readonly param: string | null;
+    readonly code: ErrorCode;
+    readonly detail?: SafeDetail;
+  };
+}
+
+/** Renders an error for the wire; anything that is not a GatewayError becomes `internal_error`. */
+export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
+  const gatewayError = err instanceof GatewayError ? err : new GatewayError('internal_error');
+  const spec = errors[gatewayError.code];
+  return {
+    status: spec.status,
+    body: {
+      error: {
+        message: spec.message,
+        type: spec.type,
+        param: gatewayError.param ?? null,
+        code: gatewayError.code,
+        ...(gatewayError.detail ? { detail: gatewayError.detail } : {}),
+      },
+    },
+  };
+}
+
+export function isGatewayError(err: unknown, code?: ErrorCode): err is GatewayError {
+  return err instanceof GatewayError && (code === undefined || err.code === code);
+}
