@@ -142,8 +142,14 @@ export const chatCompletionRequestSchema = z.strictObject({
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).nullish(),
   metadata: metadataSchema.nullish(),
-  logprobs: z.literal(false, { error: 'logprobs are not supported' }).nullish(),
-  store: z.literal(false, { error: 'store: true is not supported; phigate never asks a vendor to retain completions' }).nullish(),
+  logprobs: z
+    .boolean()
+    .nullish()
+    .refine((value) => value !== true, { error: 'logprobs are not supported' }),
+  store: z
+    .boolean()
+    .nullish()
+    .refine((value) => value !== true, { error: 'store: true is not supported; phigate never asks a vendor to retain completions' }),
   service_tier: z.enum(['auto', 'default', 'flex', 'priority', 'scale']).nullish(),
 });
 
