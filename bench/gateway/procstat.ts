@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Process accounting from /proc: CPU time (user + system) and resident memory of one pid.
+ * Process accounting from /proc: CPU time (user + system) and resident memory of one pid
+ * and its descendants.
  * CPU is sampled before and after a load cell, so the difference is what that process
  * spent serving the cell. Linux only; elsewhere the figures are null.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -18,33 +19,77 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/**
- * Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in milliseconds. The command name in
- * field 2 may contain spaces and parentheses, so fields are counted after its closing `)`.
- */
-export function parseCpuMs(stat: string, ticks: number): number {
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state), so field n is rest[n - 3].
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('unexpected /proc/<pid>/stat format');
-  return ((utime + stime) * 1000) / ticks;
+/** The fields of /proc/<pid>/stat a sample needs. */
+export interface StatFields {
+  readonly ppid: number;
+  /** utime + stime, in clock ticks. */
+  readonly cpuTicks: number;
 }
 
-/** CPU milliseconds a live process has used so far, or null when it cannot be read. */
+/**
+ * Parses /proc/<pid>/stat: ppid is field 4, utime and stime fields 14 and 15. The command
+ * name in field 2 may contain spaces and parentheses, so fields are counted after its
+ * closing `)`.
+ */
+export function parseStat(stat: string): StatFields {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state), so field n is rest[n - 3].
+  const ppid = Number(rest[1]);
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (![ppid, utime, stime].every(Number.isFinite)) throw new Error('unexpected /proc/<pid>/stat format');
+  return { ppid, cpuTicks: utime + stime };
+}
+
+/** The pid and every live descendant of it (a launcher may run the server as a child). */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { ppid } = parseStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      const list = children.get(ppid);
+      if (list) list.push(Number(entry));
+      else children.set(ppid, [Number(entry)]);
+    } catch {
+      // The process ended while the table was being read.
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] as number) ?? []));
+  return tree;
+}
+
+/** CPU milliseconds (user + system) a live process and its descendants have used so far, or null when unreadable. */
 export function readCpuMs(pid: number): number | null {
   try {
-    return parseCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'), clockTicks());
+    let ticks = 0;
+    for (const member of processTree(pid)) {
+      try {
+        ticks += parseStat(readFileSync(`/proc/${member}/stat`, 'utf8')).cpuTicks;
+      } catch {
+        if (member === pid) throw new Error('process gone');
+      }
+    }
+    return (ticks * 1000) / clockTicks();
   } catch {
     return null;
   }
 }
 
-/** Resident set size in MB, or null when it cannot be read. */
+/** Resident set size of a process and its descendants in MB, or null when unreadable. */
 export function readRssMb(pid: number): number | null {
   try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] ? Math.round(Number(match[1]) / 1024) : null;
+    let kb = 0;
+    for (const member of processTree(pid)) {
+      try {
+        const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${member}/status`, 'utf8'));
+        kb += Number(match?.[1] ?? 0);
+      } catch {
+        if (member === pid) throw new Error('process gone');
+      }
+    }
+    return Math.round(kb / 1024);
   } catch {
     return null;
   }
