@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Identifiers with structure (email, URL, IP, SSN, phone, dates, ages over 89, card and account
+ * numbers, addresses, facilities, labelled record numbers) found by ONE merged regular expression
+ * per language, scanned once; each match is then checked by a small validator (month/day ranges,
+ * Luhn, capitalisation, the label in front of a number).
+ *
+ * Backtracking safety: every quantifier is bounded by a small constant and no two adjacent
+ * quantified parts can consume the same character, so the work per start position is bounded and
+ * a scan is linear in the input (tested on 100k-character repeated inputs).
+ */
+import type { PhiCategory, Span } from '../types.js';
+import type { Dictionaries } from '../dictionaries/index.js';
+
+type Language = 'en' | 'es';
+
+const monthsEn =
+  'january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec';
+const monthsEs = 'enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|ene|feb|mar|abr|may|jun|jul|ago|sep|sept|oct|nov|dic';
+const weekdays = 'monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun';
+const day = '(?:[12]\\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?!\\d)';
+const year = "(?:1[89]\\d\\d|20\\d\\d|'\\d\\d)(?!\\d)";
+
+const streetAbbrev = 'st|ave|rd|blvd|ln|dr|ct|pl|cir|pkwy|hwy|ter|trl|sq|wy|xing|hts|mt|pt|expy|fwy';
+const facilityWords =
+  'hospital|medical center|medical centre|health center|health centre|clinic|infirmary|nursing home|nursing facility|rehabilitation center|surgery center|surgical center|care center|health system|healthcare|hospice|sanatorium|medical group|family practice|urgent care';
+
+/** Labels in front of an identifier value; the category is decided by `labelCategory`. */
+const idLabelsEn = [
+  'medical record (?:number|no|#)', 'medical record', 'mrn', 'mr#', 'mr #', 'record (?:number|no|#)', 'chart (?:number|no|#)', 'hospital (?:number|no|#)',
+  'patient id', 'patient #', 'unit (?:number|no)', 'member id', 'member (?:number|no|#)', 'subscriber id', 'subscriber (?:number|no|#)', 'policy (?:number|no|#)', 'policy',
+  'group (?:number|no|#)', 'medicaid (?:id|number|no|#)', 'medicare (?:id|number|no|#)', 'insurance id', 'insurance (?:number|no|#)', 'health plan (?:id|number|no)',
+  'beneficiary (?:id|number|no)', 'hicn', 'mbi', 'account (?:number|no|#)', 'account', 'acct', 'billing (?:number|no|#)', 'card (?:number|no|#)', 'iban',
+  'encounter (?:id|number|no|#)', 'visit (?:id|number|no|#)', 'fin', 'license (?:number|no|#)', 'licence (?:number|no|#)', 'license', 'licence', 'lic',
+  "driver'?s licen[cs]e(?: (?:number|no|#))?", 'dl', 'dea(?: (?:number|no|#))?', 'npi', 'certificate (?:number|no|#)', 'vin', 'plate (?:number|no|#)',
+  'license plate', 'vehicle id', 'serial (?:number|no|#)', 's/n', 'sn', 'udi', 'device id', 'device identifier', 'lot (?:number|no|#)', 'model (?:number|no|#)',
+  'ssn', 'social security (?:number|no|#)', 'ss#', 'phone', 'telephone', 'tel', 'cell', 'mobile', 'pager', 'fax', 'accession (?:number|no|#)',
+  'specimen (?:number|no|#)', 'claim (?:number|no|#)', 'case (?:number|no|#)', 'reference (?:number|no|#)', 'ref #', 'id', 'identifier', 'passport(?: (?:number|no|#))?',
+];
+const idLabelsEs = [
+  'nhc', 'nass', 'n[º°]? ?col', 'n[º°]? de colegiad[oa]', 'colegiad[oa]', 'n[º°]? ?historia(?: cl[ií]nica)?', 'historia cl[ií]nica', 'dni', 'nif', 'nie', 'cip',
+  'tfno', 'tel[eé]fono', 'fax', 'n[º°]? ?de afiliaci[oó]n', 'n[º°]? ?ss', 'n[º°]? ?episodio', 'episodio', 'n[º°]? ?de? ?expediente',
+];
+
+/** Labels introducing a name or an address on the rest of the line. */
+const lineLabelsEn = [
+  'patient name', 'patient', 'name', 'pt name', 'attending(?: physician)?', 'physician', 'provider', 'surgeon', 'assistant', 'anesthesiologist',
+  'referring physician', 'primary care physician', 'pcp', 'dictated by', 'transcribed by', 'signed by', 'electronically signed by', 'cc',
+  'guardian', 'emergency contact', 'next of kin', 'mother', 'father', 'spouse', 'address', 'home address', 'street', 'city', 'county', 'facility', 'hospital',
+];
+const lineLabelsEs = [
+  'nombre', 'apellidos', 'm[eé]dico', 'remitido por', 'domicilio', 'direcci[oó]n', 'localidad(?: ?/ ?provincia)?', 'provincia', 'municipio', 'centro',
+  'hospital', 'centro de salud', 'contacto', 'correspondencia',
+];
+
+interface Alternative { readonly name: string; readonly source: string }
+
+function alternatives(language: Language, dict: Dictionaries): Alternative[] {
+  const months = language === 'es' ? `${monthsEs}|${monthsEn}` : monthsEn;
+  const month = `(?:${months})\\.?(?![a-z])`;
+  const suffixes = [...dict.streetSuffixes].filter((s) => /^[a-z]+$/.test(s)).sort((a, b) => b.length - a.length).join('|');
+  const street = suffixes ? `${suffixes}|${streetAbbrev}` : streetAbbrev;
+  const idLabels = language === 'es' ? [...idLabelsEs, ...idLabelsEn] : idLabelsEn;
+  const lineLabels = language === 'es' ? [...lineLabelsEs, ...lineLabelsEn] : lineLabelsEn;
+  const list: Alternative[] = [
+    { name: 'email', source: '(?<![\\w.%+-])[a-z0-9][\\w.%+-]{0,63}@[a-z0-9-]{1,63}(?:\\.[a-z0-9-]{1,63}){1,8}' },
+    { name: 'url', source: "(?<![\\w/])(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]{1,2000}" },
+    { name: 'ipv4', source: '(?<![\\w.])\\d{1,3}(?:\\.\\d{1,3}){3}(?![\\w]|\\.\\d)' },
+    { name: 'ipv6', source: '(?<![\\w:])(?:[0-9a-f]{1,4}:|:){2,7}(?::|[0-9a-f]{1,4})(?![\\w:])' },
+    { name: 'mac', source: '(?<![\\w:-])[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}(?![\\w:-])' },
+    { name: 'udi', source: '\\(01\\)\\d{14}(?:\\(\\d{2,4}\\)[a-z0-9-]{1,20}){0,5}' },
+    { name: 'ssn', source: '(?<![\\d-])\\d{3}-\\d{2}-\\d{4}(?![\\d-])' },
+    {
+      name: 'phone',
+      source:
+        '(?<![\\w+])(?:(?:\\+|00)\\d{1,3}[\\s.-]{0,2})?(?:\\(\\d{2,4}\\)[\\s.-]{0,2}|\\d{3}[\\s.-])\\d{3}[\\s.-]\\d{4}(?:\\s{0,2}(?:x|ext\\.?|extension)\\s{0,2}\\d{1,6})?(?![\\w])' +
+        '|(?<![\\w+])\\+\\d{1,3}(?:[\\s.-]\\(?\\d{1,5}\\)?){2,5}(?![\\w])',
+    },
+    { name: 'card', source: '(?<![\\d-])\\d{4}(?:[ -]?\\d{4}){2}(?:[ -]?\\d{1,7})?(?![\\d-])' },
+    { name: 'iban', source: '(?<![\\w])[a-z]{2}\\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?(?![\\w])' },
+    {
+      name: 'dnum',
+      source:
+        '(?<![\\w/.-])(?:\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[t ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:z|[+-]\\d{2}:?\\d{2})?)?|\\d{1,2}[-/.]\\d{1,2}[-/.](?:\\d{4}|\\d{2}))(?![\\w/]|[.-]\\d)',
+    },
+    { name: 'dmd', source: '(?<=\\b(?:on|since|from|until|dated|of|dos|date|thru|through|to|el|desde|hasta)\\s{1,3})\\d{1,2}/\\d{1,2}(?![\\w/]|[.-]\\d)' },
+    {
+      name: 'dmon',
+      source:
+        `(?:(?:${weekdays}),?\\s{1,3})?${month}\\s{1,3}${day}(?:,?\\s{1,3}${year})?` +
+        `|(?:the\\s{1,3})?${day}\\s{1,3}(?:of\\s{1,3}|de\\s{1,3})?${month}(?:,?\\s{1,3}(?:de\\s{1,3}|del\\s{1,3})?${year})?` +
+        `|${month},?\\s{1,3}(?:of\\s{1,3}|de\\s{1,3}|del\\s{1,3})?${year}`,
+    },
+    {
+      name: 'age',
+      source:
+        '(?<![\\d.])(?:9\\d|1[0-4]\\d)(?:[\\s-]{0,3}(?:years?|yrs?|yo|y\\.o\\.|y/o|años|anos|a\\.)(?:[\\s-]{1,3}old)?)(?![a-z])' +
+        '|(?<=\\b(?:age|aged|edad)\\s{0,2}:?\\s{0,3})(?:9\\d|1[0-4]\\d)(?![\\d.])',
+    },
+    {
+      name: 'street',
+      source: `(?<![\\w-])\\d{1,6}[a-z]?(?:\\s{1,3}[nsew]\\.?)?(?:\\s{1,3}[a-z][a-z'.-]{0,30}){1,4}\\s{1,3}(?:${street})\\.?(?![a-z])(?:,?\\s{1,3}(?:apt|apartment|suite|ste|unit|room|rm|floor|fl|#)\\.?\\s{0,3}#?\\s{0,2}[a-z0-9-]{1,8})?`,
+    },
+    { name: 'pobox', source: '(?<![\\w])p\\.?\\s?o\\.?\\s{0,2}box\\s{1,3}\\d{1,8}' },
+    { name: 'facility', source: `(?:[a-z][\\w'&.-]{0,30}\\s{1,3}){1,5}(?:${facilityWords})(?![a-z])` },
+    { name: 'zip', source: '(?<![\\d-])\\d{5}(?:-\\d{4})?(?![\\d-])' },
+    { name: 'alnum', source: '(?<![\\w-])(?=[a-z-]{0,30}\\d)(?=[\\d-]{0,30}[a-z])[a-z0-9]{1,24}(?:-[a-z0-9]{1,24}){0,6}(?![\\w-])' },
+    { name: 'longnum', source: '(?<![\\w.,-])\\d{7,24}(?![\\w]|[.,]\\d)' },
+    { name: 'label', source: `(?<![\\w])(?:${idLabels.join('|')})(?![a-z])\\s{0,3}[:#]?` },
+    { name: 'line', source: `(?<![\\w])(?:${lineLabels.join('|')})\\s{0,3}:` },
+  ];
+  if (language === 'es') {
+    list.push({
+      name: 'streetEs',
+      source:
+        "(?<![\\w])(?:calle|c/|avda\\.?|avenida|plaza|pza\\.?|paseo|camino|carretera|ctra\\.?|ronda|traves[ií]a|urbanizaci[oó]n|urb\\.|pasaje|glorieta|rambla)\\s{0,3}(?:[a-zà-ÿ.'/-]{1,30}\\s{1,3}){0,6}\\d{1,5}(?:[-/ ,]{1,2}[0-9a-zº°ª]{1,6}){0,4}",
+    });
+    list.push({
+      name: 'facilityEs',
+      source: "(?<![\\w])(?:hospital|centro de salud|cl[ií]nica|complejo hospitalario|centro m[eé]dico|fundaci[oó]n|servicio de salud)(?:\\s{1,3}(?:(?:de|del|la|las|los|el|y)\\s{1,3})?[a-zà-ÿ][\\wà-ÿ'.-]{1,30}){1,6}",
+    });
+  }
+  return list;
+}
+
+/** A compiled pattern detector for one language; reused across documents. */
+export interface PatternDetector {
+  detect(text: string, out: Span[]): void;
+}
+
+const usStates =
+  'Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming';
+const stateAbbrev =
+  'AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR';
+/** Case-sensitive look-back for a ZIP code: a state, a ZIP label or a Spanish postcode label. */
+const zipContext = new RegExp(`(?:\\b(?:${stateAbbrev})|${usStates}|\\b[Zz][Ii][Pp](?: [Cc]ode)?:?|[Pp]ostal [Cc]ode:?|\\bC\\.?P\\.?:?|\\bcp:?)[\\s,.]{0,3}$`);
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+function isUpper(ch: string | undefined): boolean {
+  return ch !== undefined && ch !== ch.toLowerCase() && ch === ch.toUpperCase();
+}
+
+function validNumericDate(s: string): boolean {
+  const parts = s.split(/[-/.Tt ]/).filter(Boolean);
+  const nums = parts.slice(0, 3).map(Number);
+  const [a = 0, b = 0, c = 0] = nums;
+  if (parts[0] && parts[0].length === 4) return b >= 1 && b <= 12 && c >= 1 && c <= 31;
+  const md = a >= 1 && a <= 12 && b >= 1 && b <= 31;
+  const dm = b >= 1 && b <= 12 && a >= 1 && a <= 31;
+  return md || dm;
+}
+
+function labelCategory(label: string): PhiCategory {
+  const l = label.toLowerCase();
+  if (/medical record|mrn|mr ?#|record|chart|hospital|patient|unit|nhc|historia|cip|expediente/.test(l)) return 'MRN';
+  if (/member|subscriber|policy|group|medicaid|medicare|insurance|plan|beneficiary|hicn|mbi|nass|afiliaci|n[º°]? ?ss/.test(l)) return 'HEALTH_PLAN';
+  if (/account|acct|billing|card|iban|encounter|visit|fin/.test(l)) return 'ACCOUNT';
+  if (/vin|plate|vehicle/.test(l)) return 'VEHICLE';
+  if (/serial|s\/n|^sn|udi|device|lot|model/.test(l)) return 'DEVICE';
+  if (/ssn|social|ss#/.test(l)) return 'SSN';
+  if (/fax/.test(l)) return 'FAX';
+  if (/phone|tel|cell|mobile|pager|tfno/.test(l)) return 'PHONE';
+  if (/licen|lic|dea|npi|certificate|col|dl/.test(l)) return 'LICENSE';
+  return 'ID';
+}
+
+const valueAfterLabel = /[\s:#.]{0,4}(?:(?:number|num|no|n[º°])\.?[\s:#]{0,3})?([a-z0-9(+][a-z0-9./()-]{0,30}(?: [0-9][0-9./-]{0,15}){0,3})/iy;
+const lineValue = /[ \t]{0,8}([^\n\r]{1,120})/y;
+
+/** Builds the merged expression of a language and returns its detector. */
+export function createPatternDetector(language: Language, dict: Dictionaries): PatternDetector {
+  const alts = alternatives(language, dict);
+  const names = alts.map((a) => a.name);
+  const merged = new RegExp(alts.map((a) => `(?<${a.name}>${a.source})`).join('|'), 'gi');
+  const lineLabelRe = new RegExp(`^(?:${(language === 'es' ? [...lineLabelsEs, ...lineLabelsEn] : lineLabelsEn).join('|')})`, 'i');
+
+  function push(out: Span[], start: number, end: number, type: PhiCategory, detector: string, confidence: number): void {
+    if (end > start) out.push({ start, end, type, detector: `pattern:${detector}`, confidence });
+  }
+
+  function lineLabel(text: string, label: string, at: number, out: Span[]): void {
+    lineValue.lastIndex = at;
+    const m = lineValue.exec(text);
+    if (!m || m[1] === undefined) return;
+    const valueStart = at + m[0].length - m[1].length;
+    const kind = lineLabelRe.exec(label)?.[0].toLowerCase() ?? '';
+    const isAddress = /address|street|city|county|domicilio|direcci|localidad|provincia|municipio/.test(kind);
+    const isFacility = /facility|hospital|centro/.test(kind);
+    let value = m[1];
+    if (isAddress || isFacility) {
+      value = value.replace(/[\s.,;]+$/, '');
+      // stop at the next label on the same line ("Médico: X NºCol: 1")
+      const next = /\s[\p{Lu}][\p{L}º°/ ]{1,20}:/u.exec(value);
+      if (next) value = value.slice(0, next.index);
+      if (/\p{L}|\d/u.test(value)) push(out, valueStart, valueStart + value.length, isAddress ? 'LOCATION' : 'LOCATION', 'line-label', 0.9);
+      return;
+    }
+    // names: capitalised words and initials, stopping at the first word that is not one
+    const tok = /([\p{Lu}][\p{L}\p{M}'’-]*\.?|[\p{Lu}]\.)(\d*)(?=[\s,]|$)/uy;
+    let pos = valueStart;
+    let end = valueStart;
+    let count = 0;
+    while (count < 6) {
+      tok.lastIndex = pos;
+      const t = tok.exec(text);
+      if (!t) break;
+      const word = t[1] ?? '';
+      if (/^(?:dr|dra|mr|mrs|ms|miss|sr|sra|don|doña|prof)\.?$/i.test(word)) {
+        pos = tok.lastIndex;
+        while (text[pos] === ' ') pos++;
+        if (count === 0) end = pos;
+        continue;
+      }
+      const after = text.slice(tok.lastIndex, tok.lastIndex + 2);
+      if (after.startsWith(':') || /^[^\s,.;]/.test(after)) break;
+      const lower = word.replace(/\.$/, '').toLowerCase();
+      if (dict.keep.has(lower) && !dict.firstNames.has(lower) && !dict.lastNames.has(lower)) break;
+      if (dict.commonWords.has(lower) && !dict.firstNames.has(lower) && !dict.lastNames.has(lower)) break;
+      count++;
+      end = tok.lastIndex;
+      if (end > valueStart && text[end - 1] === '.' && !/^[\p{Lu}]\.$/u.test(word)) end--;
+      pos = tok.lastIndex;
+      while (text[pos] === ' ') pos++;
+    }
+    let start = valueStart;
+    while (start < end && !/[\p{L}\d]/u.test(text[start] ?? '')) start++;
+    if (count > 0) push(out, start, end, 'NAME', 'line-label', 0.9);
+  }
+
+  return {
+    detect(text: string, out: Span[]): void {
+      merged.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = merged.exec(text)) !== null) {
+        const groups = m.groups ?? {};
+        let kind = '';
+        for (const n of names) {
+          if (groups[n] !== undefined) {
+            kind = n;
+            break;
+          }
+        }
+        const s = m[0];
+        const start = m.index;
+        const end = start + s.length;
+        if (s.length === 0) {
+          merged.lastIndex++;
+          continue;
+        }
+        switch (kind) {
+          case 'email':
+            push(out, start, end, 'EMAIL', kind, 0.99);
+            break;
+          case 'url': {
+            const trimmed = s.replace(/[.,;:!?]+$/, '');
+            push(out, start, start + trimmed.length, 'URL', kind, 0.99);
+            break;
+          }
+          case 'ipv4':
+            if (s.split('.').every((o) => Number(o) <= 255)) push(out, start, end, 'IP', kind, 0.95);
+            break;
+          case 'ipv6':
+            if ((s.match(/:/g)?.length ?? 0) >= 3 || s.includes('::')) {
+              if (/[a-f]/i.test(s) || s.includes('::') || (s.match(/:/g)?.length ?? 0) >= 5) push(out, start, end, 'IP', kind, 0.9);
+            }
+            break;
+          case 'mac':
+            push(out, start, end, 'DEVICE', kind, 0.9);
+            break;
+          case 'udi':
+            push(out, start, end, 'DEVICE', kind, 1);
+            break;
+          case 'ssn':
+            push(out, start, end, 'SSN', kind, /^(?:000|666|9)/.test(s) ? 0.8 : 0.97);
+            break;
+          case 'phone': {
+            const before = text.slice(Math.max(0, start - 24), start).toLowerCase();
+            push(out, start, end, before.includes('fax') ? 'FAX' : 'PHONE', kind, 0.95);
+            break;
+          }
+          case 'card': {
+            const digits = s.replace(/\D/g, '');
+            if (digits.length >= 13 && digits.length <= 19) push(out, start, end, luhn(digits) ? 'ACCOUNT' : 'ID', kind, luhn(digits) ? 1 : 0.8);
+            break;
+          }
+          case 'iban':
+            if (isUpper(s[0]) && isUpper(s[1])) push(out, start, end, 'ACCOUNT', kind, 0.9);
+            break;
+          case 'dnum':
+            if (validNumericDate(s)) push(out, start, end, 'DATE', kind, 0.95);
+            else if (s.replace(/\D/g, '').length >= 7) push(out, start, end, 'ID', 'number', 0.6);
+            break;
+          case 'dmd':
+            if (validNumericDate(`${s}/2000`)) push(out, start, end, 'DATE', kind, 0.8);
+            break;
+          case 'dmon': {
+            // month names must be capitalised in English ("may" is a verb); Spanish writes them lower-case
+            const monthAt = /\p{L}{3,}/u.exec(s.replace(/^(?:the\s+)/i, ''));
+            const word = monthAt?.[0] ?? '';
+            const lowerOk = language === 'es';
+            if (!lowerOk && !isUpper(word[0])) {
+              merged.lastIndex = start + 1;
+              break;
+            }
+            push(out, start, end, 'DATE', kind, 0.95);
+            break;
+          }
+          case 'age':
+            push(out, start, end, 'AGE', kind, 0.95);
+            break;
+          case 'street': {
+            const words = s.split(/\s+/).slice(1);
+            const capitalised = words.filter((w) => /^\p{L}/u.test(w) && !/^[nsew]\.?$/i.test(w) && !/^(?:apt|apartment|suite|ste|unit|room|rm|floor|fl)\.?$/i.test(w));
+            if (capitalised.length > 0 && capitalised.every((w) => isUpper(w[0]) || /^(?:of|the|de|la)$/.test(w))) push(out, start, end, 'LOCATION', kind, 0.9);
+            else merged.lastIndex = start + 1;
+            break;
+          }
+          case 'pobox':
+            push(out, start, end, 'LOCATION', kind, 0.95);
+            break;
+          case 'facility':
+          case 'facilityEs': {
+            // the expression is case-blind: keep the capitalised tail ("the" + "St. Mary Hospital")
+            const parts = s.split(/(\s+)/);
+            let offset = 0;
+            let i = 0;
+            if (kind === 'facility') {
+              while (i < parts.length - 1) {
+                const w = parts[i] ?? '';
+                if (isUpper(w[0]) && !dict.commonWords.has(w.toLowerCase().replace(/[.']/g, '')) ) break;
+                if (isUpper(w[0]) && /^(?:St\.?|Saint|Good|General|Memorial|Children's|University|Community|Regional|County|Mercy|Sacred|Holy)$/.test(w)) break;
+                offset += w.length + (parts[i + 1]?.length ?? 0);
+                i += 2;
+              }
+              const keyword = parts[parts.length - 1] ?? '';
+              if (i >= parts.length - 1 || !isUpper(keyword[0])) {
+                merged.lastIndex = start + 1;
+                break;
+              }
+            } else {
+              let cut = s.length;
+              const tail = /(?:\s+(?:de|del|la|las|los|el|y))+$/i.exec(s);
+              if (tail) cut = tail.index;
+              if (!isUpper(s[0])) break;
+              push(out, start, start + cut, 'LOCATION', kind, 0.85);
+              break;
+            }
+            push(out, start + offset, end, 'LOCATION', kind, 0.85);
+            break;
+          }
+          case 'streetEs': {
+            const cut = s.replace(/[\s,/-]+$/, '').length;
+            push(out, start, start + cut, 'LOCATION', kind, 0.85);
+            break;
+          }
+          case 'zip': {
+            const before = text.slice(Math.max(0, start - 30), start);
+            if (zipContext.test(before)) push(out, start, end, 'LOCATION', kind, 0.9);
+            break;
+          }
+          case 'alnum': {
+            const letters = s.replace(/[^a-z]/gi, '').length;
+            const digits = s.replace(/\D/g, '').length;
+            const compact = s.replace(/-/g, '');
+            if (compact.length === 17 && /^[A-HJ-NPR-Z0-9]{17}$/.test(compact)) push(out, start, end, 'VEHICLE', 'vin', 0.9);
+            else if (/^[A-Z]{2}\d{7}$/.test(s)) push(out, start, end, 'LICENSE', 'dea', 0.85);
+            else if (compact.length >= 6 && digits >= 4 && letters >= 1) push(out, start, end, 'ID', kind, 0.7);
+            else if (compact.length >= 16 && digits >= 3) push(out, start, end, 'ID', kind, 0.7);
+            break;
+          }
+          case 'longnum':
+            push(out, start, end, 'ID', kind, 0.7);
+            break;
+          case 'label': {
+            valueAfterLabel.lastIndex = end;
+            const v = valueAfterLabel.exec(text);
+            if (v && v[1] !== undefined && /\d/.test(v[1]) && v[1].replace(/\D/g, '').length >= 2) {
+              const vs = end + v[0].length - v[1].length;
+              const value = v[1].replace(/[.)-]+$/, '');
+              const category = labelCategory(s);
+              // a label only re-types numbers; a date after "Visit:" stays a date
+              if (!(category === 'ID' && /^\d{1,2}[/.-]\d{1,2}/.test(value))) {
+                push(out, vs, vs + value.length, category, `label:${category.toLowerCase()}`, 0.95);
+                merged.lastIndex = vs + value.length;
+              }
+            }
+            break;
+          }
+          case 'line':
+            lineLabel(text, s, end, out);
+            break;
+          default:
+            break;
+        }
+      }
+    },
+  };
+}
