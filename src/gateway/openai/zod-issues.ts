@@ -99,6 +99,11 @@ function describeLimit(issue: Extract<Issue, { code: 'too_big' | 'too_small' }>)
   return `expected a number ${op} ${String(limit)}`;
 }
 
+/** JSON vocabulary for zod's type names: callers send JSON, not zod records. */
+function kindName(expected: string): string {
+  return expected === 'record' ? 'object' : expected === 'int' ? 'integer' : expected;
+}
+
 function literal(value: unknown): string {
   // Only schema-defined literals reach here (enum and literal options), never input values.
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
@@ -110,7 +115,7 @@ function unionKinds(issue: Extract<Issue, { code: 'invalid_union' }>): string[] 
   for (const branch of issue.errors) {
     const first = branch[0];
     if (first === undefined) continue;
-    if (first.code === 'invalid_type' && first.path.length === 0) kinds.add(first.expected);
+    if (first.code === 'invalid_type' && first.path.length === 0) kinds.add(kindName(first.expected));
     else if (first.code === 'invalid_value' && first.path.length === 0) kinds.add(first.values.map(literal).join(' | '));
     else if ((first.code === 'too_big' || first.code === 'too_small') && first.path.length === 0) kinds.add(first.origin);
     else kinds.add('object');
@@ -138,7 +143,7 @@ function describe(issue: Issue, prefix: readonly PropertyKey[], knownKeys: Reado
   const where = formatPath(path, knownKeys);
   switch (issue.code) {
     case 'invalid_type':
-      out.push(`${where}: ${issue.expected === 'undefined' ? 'not allowed here' : `expected ${issue.expected}`}`);
+      out.push(`${where}: ${issue.expected === 'undefined' ? 'not allowed here' : `expected ${kindName(issue.expected)}`}`);
       return;
     case 'invalid_value':
       out.push(`${where}: expected ${issue.values.map(literal).join(' | ')}`);
