@@ -177,6 +177,7 @@ rounds: for (let round = 1; round <= options.rounds; round++) {
           const cpu = cell.gatewayCpuMs !== null && cell.requests > 0 ? ` cpu/req=${Math.round((cell.gatewayCpuMs * 1000) / cell.requests)}µs` : '';
           say(`[${cellNo}/${totalCells}] round ${round} ${body} c=${concurrency} ${target.name}: rps=${cell.rps.toFixed(0)} p50=${cell.p50Ms.toFixed(3)}ms p99=${cell.p99Ms.toFixed(3)}ms errors=${cell.errors}${cpu}`);
         } catch (error) {
+          if (stopping) break rounds;
           say(`[${cellNo}/${totalCells}] round ${round} ${body} c=${concurrency} ${target.name}: ${error instanceof Error ? error.message : String(error)}`);
         }
         await sleep(500);

@@ -169,11 +169,13 @@ export function benchConfig(original: unknown, port: number, mockPort: number): 
 
 async function startPhigate({ registry, mockPort }: StartContext): Promise<RunningTarget> {
   const cli = join(REPO_ROOT, 'bin', 'phigate.js');
-  const home = mkdtempSync(join(tmpdir(), 'phigate-bench-'));
-  tempHomes.add(home);
+  // A fresh path inside a private temporary folder, so init never meets an existing state folder.
+  const scratch = mkdtempSync(join(tmpdir(), 'phigate-bench-'));
+  const home = join(scratch, 'home');
+  tempHomes.add(scratch);
   const cleanupHome = () => {
-    rmSync(home, { recursive: true, force: true });
-    tempHomes.delete(home);
+    rmSync(scratch, { recursive: true, force: true });
+    tempHomes.delete(scratch);
   };
   try {
     const init = registry.spawn('phigate-init', process.execPath, [cli, 'init', '--home', home, '--yes', '--json'], { cwd: REPO_ROOT });
