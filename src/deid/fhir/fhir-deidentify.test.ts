@@ -24,13 +24,13 @@ function identifyingValues(bundle: Json): string[] {
     for (const n of (r.name as Json[] | undefined) ?? []) {
       out.push(...((n.given as string[] | undefined) ?? []), ...(typeof n.family === 'string' ? [n.family] : []));
     }
+    // Of clinicians, only names: their short NPI numbers occur as substrings of unrelated numbers.
+    if (r.resourceType !== 'Patient') continue;
     for (const t of (r.telecom as Json[] | undefined) ?? []) if (typeof t.value === 'string') out.push(t.value);
     for (const a of (r.address as Json[] | undefined) ?? []) out.push(...((a.line as string[] | undefined) ?? []));
     for (const i of (r.identifier as Json[] | undefined) ?? []) if (typeof i.value === 'string') out.push(i.value);
-    if (r.resourceType === 'Patient') {
-      out.push(r.id as string);
-      for (const e of (r.extension as Json[] | undefined) ?? []) if (typeof e.valueString === 'string' && /maiden/i.test(String(e.url))) out.push(e.valueString);
-    }
+    out.push(r.id as string);
+    for (const e of (r.extension as Json[] | undefined) ?? []) if (typeof e.valueString === 'string' && /maiden/i.test(String(e.url))) out.push(e.valueString);
   }
   return out;
 }
