@@ -134,7 +134,7 @@ export const configSchema = z
       .strictObject({
         kind: z.literal('local').default('local'),
         /** The local key file (0600); relative paths resolve against the state folder. */
-        keyFile: z.string().default('keys/master.key'),
+        keyFile: z.string().default('keys/local-kek'),
       })
       .prefault({}),
     audit: z

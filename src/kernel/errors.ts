@@ -49,6 +49,7 @@ export const errors = {
   provider_bad_response: { status: 502, type: 'server_error', message: 'The model provider returned a response phigate could not read' },
   provider_rejected: { status: 400, type: 'invalid_request_error', message: 'The model provider rejected the request' },
   audit_unavailable: { status: 503, type: 'server_error', message: 'The audit log cannot be written, so nothing was forwarded' },
+  client_disconnected: { status: 499, type: 'invalid_request_error', message: 'The client closed the connection before the answer was complete' },
   not_ready: { status: 503, type: 'server_error', message: 'phigate is starting or shutting down' },
   internal_error: { status: 500, type: 'server_error', message: 'An unexpected error occurred; the request id identifies it in the logs' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The audit record: who, which patient, what, when, where, why, which vendor, the decision and
+ * the outcome — with keyed hashes of prompt and response, never their content. Patient
+ * references are stored as keyed hashes, so the per-patient accounting hashes the queried id
+ * the same way.
+ */
+
+/** Event types; one per route and action (the catalogue grows with the admin surface). */
+export const auditEventTypes = {
+  chatCompletion: 'chat.completion',
+  anthropicMessage: 'anthropic.message',
+  embeddings: 'embeddings.create',
+  modelsList: 'models.list',
+} as const;
+export type AuditEventType = (typeof auditEventTypes)[keyof typeof auditEventTypes];
+
+/**
+ * `disclosure` is written, durably, before a vendor is called; `completed` after the answer
+ * (before it is released); `refused` for requests that were turned away.
+ */
+export type AuditStage = 'disclosure' | 'completed' | 'refused';
+export type AuditOutcome = 'pending' | 'success' | 'denied' | 'failure';
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly recordedAt: string;
+  readonly type: AuditEventType;
+  readonly stage: AuditStage;
+  readonly outcome: AuditOutcome;
+  readonly requestId: string;
+  readonly status: number;
+  readonly errorCode?: string | undefined;
+  readonly actor?: {
+    readonly userId: string;
+    readonly kind: 'user' | 'service';
+    readonly roles: readonly string[];
+    readonly authMethod: string;
+    readonly apiKeyId?: string | undefined;
+  } | undefined;
+  readonly patientHash?: string | undefined;
+  readonly purpose?: string | undefined;
+  readonly useCase?: string | undefined;
+  readonly endpointId?: string | undefined;
+  readonly model?: string | undefined;
+  /** How the payload left: raw, deidentified, pseudonymised, phi_free. */
+  readonly form?: string | undefined;
+  readonly streamed?: boolean | undefined;
+  readonly promptHmac?: string | undefined;
+  readonly responseHmac?: string | undefined;
+  readonly promptTokens?: number | undefined;
+  readonly completionTokens?: number | undefined;
+  readonly latencyMs?: number | undefined;
+  readonly client?: { readonly ip?: string | undefined; readonly userAgent?: string | undefined } | undefined;
+  readonly instance: string;
+}
+
+/** A record as stored: the event, its place in the chain and the chain hash. */
+export interface ChainedAuditRecord {
+  readonly seq: number;
+  readonly event: AuditEvent;
+  /** Canonical JSON of the event, exactly as hashed. */
+  readonly body: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The request context every pipeline step reads and adds to. Steps never reach around each
+ * other: each fills in its own fields, or throws a GatewayError to refuse.
+ */
+import type { AuditEventType } from '../../audit/record.js';
+import type { AuditWriter } from '../../audit/writer.js';
+import type { ApiKeyAuthenticator } from '../../auth/api-keys.js';
+import type { Principal } from '../../auth/principal.js';
+import type { EndpointConfig, PhigateConfig } from '../../config/schema.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { OutboundForm } from '../../policy/outbound.js';
+import type { Provider } from '../../providers/provider.js';
+import type { ChatDelta, ChatRequest, ChatResult, EmbedRequest, EmbedResult, Usage } from '../../providers/types.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { Metrics } from '../../telemetry/metrics.js';
+import type { EndpointDirectory } from '../../registry/endpoints.js';
+import type { GatewayHeaders } from '../headers.js';
+
+/** Everything the pipeline needs from the composition root. */
+export interface GatewayDeps {
+  readonly config: PhigateConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly apiKeys: ApiKeyAuthenticator;
+  readonly audit: AuditWriter;
+  readonly endpoints: EndpointDirectory;
+  /** Keyed hash for audit fields (patient references, prompt and response digests). */
+  readonly keyedHash: (value: string, purpose: string) => string;
+  /** This gateway instance's name, recorded in every audit event. */
+  readonly instanceId: string;
+}
+
+/** Facts about the HTTP request, gathered once by the route. */
+export interface RequestMeta {
+  readonly requestId: string;
+  readonly receivedAt: number;
+  readonly startedNs: bigint;
+  readonly clientIp: string | undefined;
+  readonly userAgent: string | undefined;
+  /** Aborted when the client disconnects. */
+  readonly signal: AbortSignal;
+  readonly header: (name: string) => string | undefined;
+  /** Reads the body, refusing with request_too_large past the limit. */
+  readonly readBody: () => Promise<string>;
+}
+
+export interface RouteTarget {
+  readonly endpoint: EndpointConfig;
+  readonly provider: Provider;
+  readonly upstreamModel: string;
+}
+
+export type PipelineResult =
+  | { readonly kind: 'chat'; readonly value: ChatResult }
+  | { readonly kind: 'stream'; readonly deltas: AsyncIterable<ChatDelta> }
+  | { readonly kind: 'embeddings'; readonly value: EmbedResult }
+  | { readonly kind: 'models'; readonly value: ModelList };
+
+/** OpenAI's model list. */
+export interface ModelList {
+  readonly object: 'list';
+  readonly data: readonly { readonly id: string; readonly object: 'model'; readonly created: number; readonly owned_by: string }[];
+}
+
+interface ContextBase {
+  readonly deps: GatewayDeps;
+  readonly meta: RequestMeta;
+  readonly eventType: AuditEventType;
+  principal?: Principal;
+  headers?: GatewayHeaders;
+  /** Candidate endpoints in order: the primary, then fallbacks of equal PHI clearance. */
+  targets?: readonly RouteTarget[];
+  /** The endpoint that answered. */
+  servedBy?: RouteTarget;
+  form?: OutboundForm;
+  /** True once the disclosure record is durable; from then on a vendor may be called. */
+  disclosureRecorded?: boolean;
+  result?: PipelineResult;
+  usage?: Usage;
+  /** Keyed hashes of what left and what came back. */
+  promptHmac?: string;
+  responseHmac?: string;
+  error?: unknown;
+}
+
+export interface ChatContext extends ContextBase {
+  readonly operation: 'chat';
+  request?: ChatRequest;
+}
+
+export interface EmbeddingsContext extends ContextBase {
+  readonly operation: 'embeddings';
+  request?: EmbedRequest;
+}
+
+export interface ModelsContext extends ContextBase {
+  readonly operation: 'models';
+  readonly request?: undefined;
+}
+
+export type PipelineContext = ChatContext | EmbeddingsContext | ModelsContext;
+
+/** A pipeline step: adds to the context or refuses by throwing a GatewayError. */
+export type PipelineStep = (ctx: PipelineContext) => Promise<void> | void;

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The composition root: state folder → configuration → KMS → store → providers → audit →
+ * app → HTTPS server. `initHome` makes a new state folder; `startGateway` serves one.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { buildApp } from './app.js';
+import { createAuditWriter } from './audit/writer.js';
+import { createSqlAuditSink } from './audit/sql-sink.js';
+import { createApiKeyAuthenticator, generateApiKey } from './auth/api-keys.js';
+import { createStoreApiKeyLookup } from './auth/store-lookup.js';
+import { loadConfig } from './config/load.js';
+import type { PhigateConfig } from './config/schema.js';
+import { ensureLocalKeyFile, loadLocalKeyFileKms } from './crypto/kms/local-keyfile.js';
+import { createSelfSignedCertificate, loadTlsMaterial } from './http/tls.js';
+import { systemClock } from './kernel/clock.js';
+import { configFileName } from './kernel/home.js';
+import { uuidv7 } from './kernel/ids.js';
+import { createProviders } from './providers/registry.js';
+import { createEndpointDirectory } from './registry/endpoints.js';
+import { openStore, type OpenedStore } from './store/store.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
+import { createMetrics } from './telemetry/metrics.js';
+
+/** Resolves a path from the config against the state folder. */
+export function inHome(home: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(home, path);
+}
+
+const configTemplate = `# phigate configuration. Every option, its default and its meaning: docs/config.md.
+# Secrets are references (env:NAME or file:PATH), never values.
+server:
+  host: 127.0.0.1
+  port: 8443
+  tls:
+    enabled: true
+    certFile: tls/cert.pem
+    keyFile: tls/key.pem
+store:
+  url: sqlite:phigate.db
+kms:
+  kind: local
+  keyFile: keys/local-kek
+logging:
+  level: info
+# The built-in echo endpoint answers with exactly what a vendor would have received.
+# Add real vendors here; see the README ("Configure a real vendor").
+endpoints:
+  - id: echo
+    kind: echo
+    models:
+      - name: echo
+        capabilities: [chat, embeddings]
+`;
+
+export interface InitResult {
+  readonly home: string;
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly caCertPath: string;
+  readonly adminUserId: string;
+}
+
+/** Whether a state folder has been initialised. */
+export function isInitialised(home: string): boolean {
+  return existsSync(join(home, configFileName));
+}
+
+/**
+ * Creates a state folder: configuration, key file (0600), self-signed certificate, database
+ * with its first admin user, and that user's API key — returned once, never stored in clear.
+ */
+export async function initHome(home: string, env: NodeJS.ProcessEnv = process.env): Promise<InitResult> {
+  if (isInitialised(home)) throw new Error(`${home} is already initialised (found ${configFileName}); choose another --home or remove it`);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  writeFileSync(join(home, '.gitignore'), '*\n', { mode: 0o600 });
+  writeFileSync(join(home, configFileName), configTemplate, { mode: 0o600 });
+  const config = loadConfig({ home, env });
+  const kms = await ensureLocalKeyFile(inHome(home, config.kms.keyFile));
+  const certFile = inHome(home, config.server.tls.certFile);
+  if (config.server.tls.enabled) await createSelfSignedCertificate(certFile, inHome(home, config.server.tls.keyFile));
+  const store = await openStore({ url: config.store.url, baseDir: home, kms });
+  try {
+    const adminUserId = uuidv7();
+    await store.users.create({ id: adminUserId, name: 'admin', roles: ['admin'], kind: 'user' });
+    const key = generateApiKey((secret) => store.fieldCrypto.blindIndex(secret, 'api-key'));
+    await store.apiKeys.create({ id: key.keyId, userId: adminUserId, secretHash: key.secretHash, roles: ['admin'], useCases: [] });
+    return { home, baseUrl: baseUrlOf(config), apiKey: key.key, caCertPath: certFile, adminUserId };
+  } finally {
+    await store.close();
+  }
+}
+
+function baseUrlOf(config: PhigateConfig, port: number = config.server.port): string {
+  const scheme = config.server.tls.enabled ? 'https' : 'http';
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return `${scheme}://${host}:${port}/v1`;
+}
+
+export interface StartOptions {
+  readonly home: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where logs go; stdout by default. */
+  readonly logger?: Logger;
+}
+
+export interface RunningGateway {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly config: PhigateConfig;
+  readonly store: OpenedStore;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests and streams finish (up to the grace period), then closes everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * Loads everything and listens. Configuration errors throw before any port is opened; the
+ * caller prints them and exits non-zero.
+ */
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const loaded = loadConfig({ home: options.home, env });
+  const config: PhigateConfig = {
+    ...loaded,
+    server: { ...loaded.server, host: options.host ?? loaded.server.host, port: options.port ?? loaded.server.port },
+  };
+  const logger = options.logger ?? createLogger({ level: config.logging.level });
+  const metrics = createMetrics();
+  const tls = config.server.tls.enabled
+    ? loadTlsMaterial(inHome(options.home, config.server.tls.certFile), inHome(options.home, config.server.tls.keyFile))
+    : undefined;
+  const providers = createProviders(config.endpoints, { baseDir: options.home, env });
+  const kms = await loadLocalKeyFileKms(inHome(options.home, config.kms.keyFile));
+  const store = await openStore({
+    url: config.store.url,
+    baseDir: options.home,
+    kms,
+    onBackgroundError: (err) => logger.warn({ err }, 'background store write failed'),
+  });
+  const audit = await createAuditWriter({
+    sink: createSqlAuditSink(store.db),
+    writeTimeoutMs: config.audit.writeTimeoutMs,
+    onCommit: (records, seconds) => {
+      metrics.auditBatchSize.observe(records);
+      metrics.auditAppendDuration.observe(seconds);
+    },
+    onFailure: (err) => logger.error({ err }, 'audit commit failed'),
+  });
+  let shuttingDown = false;
+  const app = buildApp({
+    config,
+    logger,
+    metrics,
+    clock: systemClock,
+    apiKeys: createApiKeyAuthenticator({
+      lookup: createStoreApiKeyLookup(store),
+      hashSecret: (secret) => store.fieldCrypto.blindIndex(secret, 'api-key'),
+      clock: systemClock,
+    }),
+    audit,
+    endpoints: createEndpointDirectory(config.endpoints, providers),
+    keyedHash: (value, purpose) => store.fieldCrypto.blindIndex(value, purpose),
+    instanceId: `${hostname()}:${process.pid}`,
+    isReady: async () => {
+      if (shuttingDown) return false;
+      await store.users.findById('readiness-probe');
+      return true;
+    },
+  });
+
+  const server = await new Promise<Server>((resolveServer, reject) => {
+    const created = serve(
+      {
+        fetch: app.fetch,
+        hostname: config.server.host,
+        port: config.server.port,
+        ...(tls
+          ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, minVersion: config.server.tls.minVersion } }
+          : {}),
+      },
+      () => resolveServer(created as Server),
+    );
+    created.once('error', reject);
+  });
+  server.requestTimeout = config.server.requestTimeoutMs;
+  server.headersTimeout = Math.min(60_000, config.server.requestTimeoutMs);
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = baseUrlOf(config, port);
+
+  async function close(): Promise<void> {
+    shuttingDown = true;
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => server.closeAllConnections(), config.server.shutdownGraceMs);
+    await closed;
+    clearTimeout(grace);
+    await audit.drain();
+    await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
+    await store.close();
+  }
+
+  return { baseUrl, port, config, store, logger, close };
+}

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Every migration, in order. Names sort in the order they run (Kysely applies them by name), and
+ * a name never changes once released. To add one: write `NNNN-what.ts` exporting a `Migration`,
+ * import it here, and add one line at the end of the record.
+ */
+import type { Migration } from 'kysely';
+import { migration0001Init } from './0001-init.js';
+import { migration0002Audit } from './0002-audit.js';
+
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-init': migration0001Init,
+  '0002-audit': migration0002Audit,
+};
