@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** Hard limit for the whole run; past it the run stops and reports what it has. */
   readonly maxMinutes: number;
   readonly smoke: boolean;
+  /** The phigate CLI script to start (PHIGATE_CLI), e.g. another build; default `bin/phigate.js`. */
+  readonly phigateCli: string | undefined;
 }
 
 /** Thrown for a knob that cannot be understood; the message names the variable and the value. */
@@ -66,7 +68,7 @@ function pick<T extends string>(name: string, raw: string | undefined, allowed: 
 
 /**
  * Reads the knobs: DURATION, ROUNDS, CONC, BODIES, TARGETS, LOADGEN, TTFB_N, WARMUP,
- * MAX_MINUTES and SMOKE=1 (2 s cells, one round, shorter probe and warm-up; explicit knobs
+ * MAX_MINUTES, PHIGATE_CLI and SMOKE=1 (2 s cells, one round, shorter probe and warm-up; explicit knobs
  * still win). `direct` is always measured, since every added figure is relative to it.
  *
  * @example
@@ -98,6 +100,7 @@ export function parseOptions(env: Readonly<Record<string, string | undefined>>):
     warmupSec,
     maxMinutes,
     smoke,
+    phigateCli: env['PHIGATE_CLI']?.trim() || undefined,
   };
 }
 

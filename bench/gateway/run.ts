@@ -92,7 +92,7 @@ const mockPort = Number((await mock.waitForLine(/^LISTENING (\d+)$/m, 30_000).ca
 const unavailable: { target: TargetName; reason: string }[] = [];
 for (const name of options.targets) {
   say(`starting ${name} …`);
-  const started = await startTarget(name, { registry, mockPort, say });
+  const started = await startTarget(name, { registry, mockPort, say, phigateCli: options.phigateCli });
   if (started.ok) {
     running.push(started.target);
     say(`  ${name}: ${started.target.detail} at ${started.target.url}`);

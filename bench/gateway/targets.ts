@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { freePort, waitForPort } from './children.js';
@@ -51,6 +51,8 @@ export interface StartContext {
   readonly registry: ChildRegistry;
   readonly mockPort: number;
   readonly say: (line: string) => void;
+  /** The phigate CLI script; default `bin/phigate.js` of this checkout. */
+  readonly phigateCli?: string | undefined;
 }
 
 /** Starts one target; never throws for a target that fails to start. */
@@ -167,8 +169,9 @@ export function benchConfig(original: unknown, port: number, mockPort: number): 
   };
 }
 
-async function startPhigate({ registry, mockPort }: StartContext): Promise<RunningTarget> {
-  const cli = join(REPO_ROOT, 'bin', 'phigate.js');
+async function startPhigate({ registry, mockPort, phigateCli }: StartContext): Promise<RunningTarget> {
+  const cli = resolve(phigateCli ?? join(REPO_ROOT, 'bin', 'phigate.js'));
+  if (!existsSync(cli)) throw new Error(`no phigate CLI at ${cli}`);
   // A fresh path inside a private temporary folder, so init never meets an existing state folder.
   const scratch = mkdtempSync(join(tmpdir(), 'phigate-bench-'));
   const home = join(scratch, 'home');
@@ -212,7 +215,7 @@ async function startPhigate({ registry, mockPort }: StartContext): Promise<Runni
       url: `http://127.0.0.1:${port}/v1/chat/completions`,
       headers: { authorization: `Bearer ${output.apiKey}` },
       pid: serve.pid,
-      detail: `phigate (${existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')) ? 'dist build' : 'sources via tsx'})`,
+      detail: phigateCli ? `phigate CLI ${cli}` : `phigate (${existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')) ? 'dist build' : 'sources via tsx'})`,
       stop: async () => {
         await serve.stop();
         cleanupHome();
