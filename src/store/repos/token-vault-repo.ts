@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The token vault's table (`token_vault`): pseudonym token ↔ encrypted value, per conversation.
+ *
+ * Two layers, one table:
+ * - record methods (`insert`, `getByToken`, `getByValueIndex`, `maxSequence`, `setExpiry`,
+ *   `deleteExpired`, `deleteConversation`) store ciphertexts made by the caller; their shape is
+ *   the `TokenVaultRepo` that `deid/token-vault.ts` consumes;
+ * - `put` / `get` / `findTokenByValue` encrypt and decrypt here, with the same binding
+ *   (`token_vault`, `value`, `<conversation>/<token>`) as deid's vault, so either path decrypts
+ *   the other's values (value-index lookups match only within one path: the index inputs differ).
+ *
+ * The value is never stored in clear: `value_enc` is a FieldCrypto ciphertext, `value_index` a
+ * blind index scoped to the conversation so equal values in two conversations cannot be linked.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { FieldContext, FieldCrypto } from '../../crypto/field-crypto.js';
+import type { Database, TokenVaultTable } from '../schema.js';
+import type { RepoOptions } from './user-repo.js';
+
+/** One row, with the value only as ciphertext and blind index. `expiresAt` is epoch ms. */
+export interface TokenVaultRecord {
+  readonly conversationId: string;
+  readonly token: string;
+  readonly type: string;
+  readonly sequence: number;
+  readonly valueIndex: string;
+  readonly ciphertext: string;
+  readonly expiresAt: number;
+}
+
+export interface TokenVaultEntry {
+  readonly conversationId: string;
+  readonly token: string;
+  /** PHI category, e.g. `NAME`. */
+  readonly type: string;
+  /** Token number within (conversation, type). */
+  readonly sequence: number;
+  /** The real value. Encrypted before it reaches the database. */
+  readonly value: string;
+  readonly expiresAt: number;
+}
+
+export interface TokenVaultRepo {
+  insert(record: TokenVaultRecord): Promise<'inserted' | 'conflict'>;
+  getByToken(conversationId: string, token: string): Promise<TokenVaultRecord | undefined>;
+  getByValueIndex(conversationId: string, valueIndex: string): Promise<TokenVaultRecord | undefined>;
+  maxSequence(conversationId: string, type: string): Promise<number>;
+  setExpiry(conversationId: string, token: string, expiresAt: number): Promise<void>;
+  deleteExpired(now?: number): Promise<number>;
+  deleteConversation(conversationId: string): Promise<number>;
+
+  /** Encrypts and stores a mapping; `conflict` if the token or the value already has a row in the conversation. */
+  put(entry: TokenVaultEntry): Promise<'inserted' | 'conflict'>;
+  /** The value behind a token, or undefined if absent or expired. */
+  get(conversationId: string, token: string): Promise<string | undefined>;
+  /** The token already issued for a value, or undefined if none (or expired). */
+  findTokenByValue(conversationId: string, value: string): Promise<string | undefined>;
+}
+
+export interface TokenVaultRepoOptions extends RepoOptions {
+  /** Data class values are encrypted under. Default `vault`. */
+  readonly dataClass?: string;
+}
+
+/** Where vault values live, for associated data. Same as deid's `tokenVaultField`. */
+export const tokenVaultField = { table: 'token_vault', column: 'value' } as const;
+
+/** The associated-data context of one vault value. */
+export function tokenVaultContext(conversationId: string, token: string): FieldContext {
+  return { ...tokenVaultField, rowId: `${conversationId}/${token}` };
+}
+
+export function createTokenVaultRepo(db: Kysely<Database>, crypto: FieldCrypto, options: TokenVaultRepoOptions = {}): TokenVaultRepo {
+  const now = options.now ?? Date.now;
+  const dataClass = options.dataClass ?? 'vault';
+  const valueIndexOf = (conversationId: string, value: string): string =>
+    crypto.blindIndex(`${conversationId}\u0000${value}`, 'token-vault-value');
+
+  const toRecord = (row: Selectable<TokenVaultTable>): TokenVaultRecord => ({
+    conversationId: row.conversation_hash,
+    token: row.token,
+    type: row.type,
+    sequence: Number(row.sequence),
+    valueIndex: row.value_index,
+    ciphertext: row.value_enc,
+    expiresAt: Number(row.expires_at),
+  });
+
+  const insert = async (record: TokenVaultRecord): Promise<'inserted' | 'conflict'> => {
+    // DO NOTHING without a target covers both unique keys: (conversation, token) and (conversation, value).
+    const result = await db
+      .insertInto('token_vault')
+      .values({
+        conversation_hash: record.conversationId,
+        token: record.token,
+        type: record.type,
+        sequence: record.sequence,
+        value_index: record.valueIndex,
+        value_enc: record.ciphertext,
+        expires_at: record.expiresAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? 'inserted' : 'conflict';
+  };
+
+  const getByToken = async (conversationId: string, token: string): Promise<TokenVaultRecord | undefined> => {
+    const row = await db
+      .selectFrom('token_vault')
+      .selectAll()
+      .where('conversation_hash', '=', conversationId)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toRecord(row);
+  };
+
+  const getByValueIndex = async (conversationId: string, valueIndex: string): Promise<TokenVaultRecord | undefined> => {
+    const row = await db
+      .selectFrom('token_vault')
+      .selectAll()
+      .where('conversation_hash', '=', conversationId)
+      .where('value_index', '=', valueIndex)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toRecord(row);
+  };
+
+  return {
+    insert,
+    getByToken,
+    getByValueIndex,
+    async maxSequence(conversationId, type) {
+      const row = await db
+        .selectFrom('token_vault')
+        .select((eb) => eb.fn.max('sequence').as('max'))
+        .where('conversation_hash', '=', conversationId)
+        .where('type', '=', type)
+        .executeTakeFirst();
+      return row?.max == null ? 0 : Number(row.max);
+    },
+    async setExpiry(conversationId, token, expiresAt) {
+      await db
+        .updateTable('token_vault')
+        .set({ expires_at: expiresAt })
+        .where('conversation_hash', '=', conversationId)
+        .where('token', '=', token)
+        .execute();
+    },
+    async deleteExpired(at = now()) {
+      const result = await db.deleteFrom('token_vault').where('expires_at', '<=', at).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async deleteConversation(conversationId) {
+      const result = await db.deleteFrom('token_vault').where('conversation_hash', '=', conversationId).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async put(entry) {
+      const ciphertext = await crypto.encrypt(entry.value, tokenVaultContext(entry.conversationId, entry.token), dataClass);
+      return insert({
+        conversationId: entry.conversationId,
+        token: entry.token,
+        type: entry.type,
+        sequence: entry.sequence,
+        valueIndex: valueIndexOf(entry.conversationId, entry.value),
+        ciphertext,
+        expiresAt: entry.expiresAt,
+      });
+    },
+    async get(conversationId, token) {
+      const record = await getByToken(conversationId, token);
+      if (record === undefined || record.expiresAt <= now()) return undefined;
+      return crypto.decryptString(record.ciphertext, tokenVaultContext(conversationId, token));
+    },
+    async findTokenByValue(conversationId, value) {
+      const record = await getByValueIndex(conversationId, valueIndexOf(conversationId, value));
+      if (record === undefined || record.expiresAt <= now()) return undefined;
+      return record.token;
+    },
+  };
+}
