@@ -119,6 +119,8 @@ export interface VendorWire {
   streamFrames(reply: FakeReply, summary: RequestSummary): (string | Buffer)[];
   streamError(): string | Buffer;
   readonly jsonContentType?: string;
+  /** Status for bad credentials. Default 401. */
+  readonly authFailureStatus?: number;
 }
 
 export const defaultText = 'Hello from the fake vendor.';
@@ -211,7 +213,8 @@ export async function startFakeServer(wire: VendorWire): Promise<FakeVendorServe
     notify();
     const reply = normaliseReply(queue.shift() ?? {});
     if (!wire.authorize(request, rawBody)) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(wire.errorBody(401));
+      const status = wire.authFailureStatus ?? 401;
+      response.writeHead(status, { 'content-type': 'application/json' }).end(wire.errorBody(status));
       return;
     }
     if (reply.delayMs) await wait(reply.delayMs);
