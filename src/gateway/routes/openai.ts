@@ -4,13 +4,14 @@ import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { auditEventTypes } from '../../audit/record.js';
 import { GatewayError, toErrorBody } from '../../kernel/errors.js';
-import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../../http/request-meta.js';
+import { parseJson, type NodeContext } from '../../http/request-meta.js';
 import { encodeChatChunk, encodeStreamError, SSE_DONE } from '../openai/sse.js';
 import { parseChatCompletionRequest, parseEmbeddingRequest } from '../openai/schemas.js';
-import type { GatewayDeps, PipelineContext, PipelineStep } from '../pipeline/context.js';
+import type { GatewayDeps, PipelineContext, PipelineResult, PipelineStep } from '../pipeline/context.js';
 import { authenticate } from '../pipeline/authenticate.js';
-import { buildPipeline, runPipeline } from '../pipeline/pipeline.js';
-import { sendError, sendJson, sendSse } from './respond.js';
+import { buildPipeline } from '../pipeline/pipeline.js';
+import { handleRoute } from './handle.js';
+import { sendJson, sendSse } from './respond.js';
 
 const parseChat: PipelineStep = async (ctx) => {
   if (ctx.operation !== 'chat') throw new GatewayError('internal_error');
@@ -40,28 +41,19 @@ export function registerOpenAiRoutes(app: Hono<{ Bindings: HttpBindings }>, deps
   const embeddingSteps = buildPipeline(parseEmbeddings);
   const modelSteps = [authenticate, listModels];
 
-  async function handle(c: NodeContext, ctx: (meta: PipelineContext['meta']) => PipelineContext, steps: readonly PipelineStep[]): Promise<Response> {
-    const requestId = requestIdOf(c);
-    const context = ctx(createRequestMeta(c, requestId, deps.config.server.maxBodyBytes, deps.clock.now()));
-    try {
-      await runPipeline(context, steps);
-    } catch (err) {
-      return sendError(c, err, requestId, deps);
-    }
-    const result = context.result;
-    switch (result?.kind) {
-      case 'chat':
-      case 'embeddings':
-      case 'models':
-        return sendJson(c, 200, result.value, requestId);
-      case 'stream':
-        return sendSse(c, result.deltas, requestId, encodeChatChunk, SSE_DONE, (err) => encodeStreamError(toErrorBody(err).body));
-      case undefined:
-        return sendError(c, new GatewayError('internal_error'), requestId, deps);
-    }
-  }
+  const respond = (c: NodeContext, result: PipelineResult, ctx: PipelineContext): Response | Promise<Response> =>
+    result.kind === 'stream'
+      ? sendSse(c, result.deltas, ctx.meta.requestId, encodeChatChunk, SSE_DONE, (err) => encodeStreamError(toErrorBody(err).body))
+      : sendJson(c, 200, result.value, ctx.meta.requestId);
+  const surface = { deps, respond };
 
-  app.post('/v1/chat/completions', (c) => handle(c, (meta) => ({ deps, meta, eventType: auditEventTypes.chatCompletion, operation: 'chat' }), chatSteps));
-  app.post('/v1/embeddings', (c) => handle(c, (meta) => ({ deps, meta, eventType: auditEventTypes.embeddings, operation: 'embeddings' }), embeddingSteps));
-  app.get('/v1/models', (c) => handle(c, (meta) => ({ deps, meta, eventType: auditEventTypes.modelsList, operation: 'models' }), modelSteps));
+  app.post('/v1/chat/completions', (c) =>
+    handleRoute(c, surface, chatSteps, (meta) => ({ deps, meta, eventType: auditEventTypes.chatCompletion, operation: 'chat' })),
+  );
+  app.post('/v1/embeddings', (c) =>
+    handleRoute(c, surface, embeddingSteps, (meta) => ({ deps, meta, eventType: auditEventTypes.embeddings, operation: 'embeddings' })),
+  );
+  app.get('/v1/models', (c) =>
+    handleRoute(c, surface, modelSteps, (meta) => ({ deps, meta, eventType: auditEventTypes.modelsList, operation: 'models' })),
+  );
 }

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The whole gateway over HTTPS with the official OpenAI and Anthropic SDKs as clients: echo and
+ * local vendor servers upstream, audit records checked in the database.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAiServer } from '../../src/providers/testing/fake-openai-server.js';
+import type { FakeVendorServer } from '../../src/providers/testing/fake-server.js';
+import { startTestGateway, trustingFetch, type TestGateway } from '../support/gateway.js';
+
+let upstream: FakeVendorServer;
+let backup: FakeVendorServer;
+let gw: TestGateway;
+let openai: OpenAI;
+let anthropic: Anthropic;
+
+beforeAll(async () => {
+  upstream = await startFakeOpenAiServer({ apiKey: 'upstream-key' });
+  backup = await startFakeOpenAiServer({ apiKey: 'upstream-key' });
+  gw = await startTestGateway({
+    env: { UPSTREAM_KEY: 'upstream-key' },
+    config: {
+      endpoints: [
+        { id: 'echo', kind: 'echo', models: [{ name: 'echo', capabilities: ['chat', 'embeddings'] }] },
+        {
+          id: 'local-vllm',
+          kind: 'openai-compatible',
+          baseUrl: `${upstream.url}/v1`,
+          apiKey: 'env:UPSTREAM_KEY',
+          selfHosted: true,
+          maxRetries: 0,
+          timeoutMs: 2000,
+          fallbacks: ['local-backup'],
+          models: [{ name: 'clinical-llm', upstream: 'meta-llama/Llama-3.1-8B-Instruct' }],
+        },
+        { id: 'local-backup', kind: 'openai-compatible', baseUrl: `${backup.url}/v1`, apiKey: 'env:UPSTREAM_KEY', selfHosted: true, maxRetries: 0, models: [{ name: 'clinical-llm' }] },
+        { id: 'cloud-no-baa', kind: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'env:UPSTREAM_KEY', models: [{ name: 'gpt-4o' }] },
+      ],
+    },
+  });
+  const fetch = trustingFetch(gw.dispatcher);
+  openai = new OpenAI({ baseURL: gw.baseUrl, apiKey: gw.apiKey, fetch, maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: gw.baseUrl.replace(/\/v1$/, ''), apiKey: gw.apiKey, fetch, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+  await backup?.close();
+});
+
+async function auditRows(requestId: string) {
+  return gw.gateway.store.db.selectFrom('audit_events').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
+}
+
+describe('OpenAI SDK through the gateway', () => {
+  it('answers a chat completion with the echo of what the vendor received, and audits it', async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'echo', messages: [{ role: 'user', content: 'What is the ICD-10 code for type 2 diabetes?' }] })
+      .withResponse();
+    const echoed = JSON.parse(data.choices[0]?.message.content ?? '{}') as { messages: { content: string }[] };
+    expect(echoed.messages[0]?.content).toBe('What is the ICD-10 code for type 2 diabetes?');
+    expect(data.usage?.total_tokens).toBeGreaterThan(0);
+    const requestId = response.headers.get('x-request-id') ?? '';
+    const rows = await auditRows(requestId);
+    expect(rows.map((r) => [r.stage, r.outcome])).toEqual([
+      ['disclosure', 'pending'],
+      ['completed', 'success'],
+    ]);
+    expect(rows[1]?.body).not.toContain('ICD-10');
+  });
+
+  it('streams with usage and the [DONE] terminator', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'clinical-llm',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Summarise the note.' }],
+    });
+    upstream.script({ text: 'Patient stable; continue current plan.' });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('Patient stable; continue current plan.');
+    expect(usage?.completion_tokens).toBeGreaterThan(0);
+    expect(upstream.requests.at(-1)?.summary.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+  });
+
+  it('passes tools through and returns tool calls', async () => {
+    upstream.script({ toolCalls: [{ id: 'call_1', name: 'lookup_allergy', arguments: '{"substance":"penicillin"}' }] });
+    const completion = await openai.chat.completions.create({
+      model: 'clinical-llm',
+      messages: [{ role: 'user', content: 'Any penicillin allergy?' }],
+      tools: [{ type: 'function', function: { name: 'lookup_allergy', parameters: { type: 'object', properties: { substance: { type: 'string' } } } } }],
+      response_format: { type: 'json_object' },
+    });
+    const call = completion.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === 'function' && call.function.name).toBe('lookup_allergy');
+    expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(upstream.requests.at(-1)?.summary.toolNames).toEqual(['lookup_allergy']);
+  });
+
+  it('falls back to an endpoint of equal clearance when the primary fails', async () => {
+    upstream.script({ status: 500 });
+    backup.script({ text: 'from the backup' });
+    const completion = await openai.chat.completions.create({ model: 'clinical-llm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(completion.choices[0]?.message.content).toBe('from the backup');
+  });
+
+  it('creates embeddings and lists models', async () => {
+    const embeddings = await openai.embeddings.create({ model: 'echo', input: ['chest pain', 'dyspnoea'] });
+    expect(embeddings.data).toHaveLength(2);
+    expect(embeddings.data[0]?.embedding.length).toBeGreaterThan(0);
+    const models = await openai.models.list();
+    expect(models.data.map((m) => m.id).sort()).toEqual(['clinical-llm', 'echo', 'gpt-4o']);
+  });
+
+  it('refuses raw PHI to an endpoint without a BAA before anything is sent', async () => {
+    const before = upstream.requests.length;
+    const err = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('no_baa_covered_endpoint');
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('maps errors to typed OpenAI errors with audit records', async () => {
+    const unknownModel = await openai.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(unknownModel).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((unknownModel as InstanceType<typeof OpenAI.APIError>).code).toBe('model_not_found');
+    const requestId = (unknownModel as InstanceType<typeof OpenAI.APIError>).requestID ?? '';
+    expect((await auditRows(requestId)).map((r) => [r.stage, r.outcome])).toEqual([['refused', 'denied']]);
+
+    const badKey = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'phigate_aaaaaaaaaaaa_' + 'A'.repeat(43), fetch: trustingFetch(gw.dispatcher), maxRetries: 0 });
+    const unauthenticated = await badKey.models.list().catch((e: unknown) => e);
+    expect(unauthenticated).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((unauthenticated as InstanceType<typeof OpenAI.APIError>).code).toBe('unauthenticated');
+
+    upstream.script({ status: 503 }, { status: 503 });
+    const unavailable = await openai.chat.completions.create({ model: 'clinical-llm', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect((unavailable as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+  });
+});
+
+describe('Anthropic SDK through /v1/messages', () => {
+  it('answers non-streaming and streaming requests', async () => {
+    upstream.script({ text: 'No acute distress.' });
+    const message = await anthropic.messages.create({ model: 'clinical-llm', max_tokens: 100, messages: [{ role: 'user', content: 'Assess.' }] });
+    expect(message.content[0]?.type === 'text' && message.content[0].text).toBe('No acute distress.');
+    expect(message.stop_reason).toBe('end_turn');
+
+    upstream.script({ text: 'Streaming works end to end.' });
+    const streamed = await anthropic.messages.stream({ model: 'clinical-llm', max_tokens: 100, messages: [{ role: 'user', content: 'Go.' }] }).finalMessage();
+    expect(streamed.content[0]?.type === 'text' && streamed.content[0].text).toBe('Streaming works end to end.');
+  });
+
+  it('renders refusals in Anthropic error format', async () => {
+    const err = await anthropic.messages.create({ model: 'nope', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+  });
+});
