@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../kernel/errors.js';
-import { formatZodIssues } from '../openai/zod-issues.js';
-import { anthropicKnownKeys, anthropicMessagesRequestSchema, parseAnthropicMessagesRequest } from './schemas.js';
+import { anthropicMessagesRequestSchema, formatAnthropicZodIssues, parseAnthropicMessagesRequest } from './schemas.js';
 
 const base = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello' }] };
 
 function issuesOf(body: unknown): string {
   const parsed = anthropicMessagesRequestSchema.safeParse(body);
   if (parsed.success) throw new Error('expected a validation failure');
-  return formatZodIssues(parsed.error, { knownKeys: anthropicKnownKeys, maxIssues: 20 }).issues.join('\n');
+  return formatAnthropicZodIssues(parsed.error, { maxIssues: 20 }).issues.join('\n');
 }
 
 describe('Anthropic Messages schema', () => {
@@ -57,6 +56,7 @@ describe('Anthropic Messages schema', () => {
     ['temperature above 1', { ...base, temperature: 1.5 }, 'temperature: expected a number <= 1'],
     ['an unsupported image type', { ...base, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/bmp', data: 'x' } }] }] }, 'media_type'],
     ['a PDF by URL', { ...base, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'u' } }] }] }, 'source.type: expected "text" | "base64"'],
+    ['an empty block list', { ...base, messages: [{ role: 'assistant', content: [] }] }, 'messages[0].content'],
     ['an unknown tool_choice', { ...base, tool_choice: { type: 'function', name: 'x' } }, 'tool_choice.type'],
   ])('refuses %s', (_name, body, expected) => {
     expect(issuesOf(body)).toContain(expected);

@@ -15,7 +15,8 @@
  */
 import { z } from 'zod';
 import { GatewayError } from '../../kernel/errors.js';
-import { collectSchemaKeys, firstIssueParam, formatZodIssues } from '../openai/zod-issues.js';
+import { collectSchemaKeys, firstIssueParam, summarizeZodIssues } from '../openai/zod-issues.js';
+import type { FormatZodIssuesOptions, ZodIssueSummary } from '../openai/zod-issues.js';
 
 const nonEmpty = z.string().min(1);
 
@@ -78,8 +79,8 @@ export const anthropicUserBlockSchema = z.discriminatedUnion('type', [
 export const anthropicAssistantBlockSchema = z.discriminatedUnion('type', [anthropicTextBlockSchema, anthropicToolUseBlockSchema]);
 
 export const anthropicMessageSchema = z.discriminatedUnion('role', [
-  z.strictObject({ role: z.literal('user'), content: z.union([z.string(), z.array(anthropicUserBlockSchema)]) }),
-  z.strictObject({ role: z.literal('assistant'), content: z.union([z.string(), z.array(anthropicAssistantBlockSchema)]) }),
+  z.strictObject({ role: z.literal('user'), content: z.union([z.string(), z.array(anthropicUserBlockSchema).min(1)]) }),
+  z.strictObject({ role: z.literal('assistant'), content: z.union([z.string(), z.array(anthropicAssistantBlockSchema).min(1)]) }),
 ]);
 
 export const anthropicToolSchema = z.strictObject({
@@ -142,6 +143,11 @@ const refusedAnthropicParams = [
 /** Field names that may appear in Messages validation summaries. */
 export const anthropicKnownKeys: ReadonlySet<string> = collectSchemaKeys([anthropicMessagesRequestSchema], refusedAnthropicParams);
 
+/** A PHI-free summary of a validation error on a Messages body (see `summarizeZodIssues`). */
+export function formatAnthropicZodIssues(error: z.ZodError, options: Partial<FormatZodIssuesOptions> = {}): ZodIssueSummary {
+  return summarizeZodIssues(error, { knownKeys: options.knownKeys ?? anthropicKnownKeys, ...(options.maxIssues === undefined ? {} : { maxIssues: options.maxIssues }) });
+}
+
 /**
  * Validates a Messages body. Throws `GatewayError('invalid_request')` with a PHI-free `detail`
  * (field paths and expected kinds, never received values); never anything else.
@@ -151,7 +157,7 @@ export function parseAnthropicMessagesRequest(body: unknown): AnthropicMessagesR
   if (parsed.success) return parsed.data;
   const param = firstIssueParam(parsed.error, anthropicKnownKeys);
   throw new GatewayError('invalid_request', {
-    detail: formatZodIssues(parsed.error, { knownKeys: anthropicKnownKeys }),
+    detail: formatAnthropicZodIssues(parsed.error),
     ...(param === undefined ? {} : { param }),
   });
 }

@@ -7,6 +7,17 @@
  */
 import type { AnthropicStreamEvent } from './translate.js';
 
+/** A `ping` frame; Anthropic sends these to keep idle streams open and the SDKs skip them. */
+export const ANTHROPIC_PING = 'event: ping\ndata: {"type":"ping"}\n\n';
+
+/** Response headers for a Messages stream. */
+export const ANTHROPIC_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+});
+
 /** Encodes one event as an SSE frame. JSON never contains a raw newline, so one data line suffices. */
 export function encodeAnthropicEvent(event: AnthropicStreamEvent): string {
   return 'event: ' + event.event + '\ndata: ' + JSON.stringify(event.data) + '\n\n';

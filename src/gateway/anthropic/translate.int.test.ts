@@ -11,9 +11,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../kernel/errors.js';
 import type { ChatDelta, ChatRequest, ChatResult } from '../../providers/types.js';
-import { SSE_HEADERS } from '../openai/sse.js';
 import { parseAnthropicMessagesRequest } from './schemas.js';
-import { encodeAnthropicEvent } from './sse.js';
+import { ANTHROPIC_PING, ANTHROPIC_SSE_HEADERS, encodeAnthropicEvent } from './sse.js';
 import { fromAnthropicRequest, toAnthropicErrorResponse, toAnthropicMessage, toAnthropicStream, toAnthropicStreamError } from './translate.js';
 
 const TEXT = 'Blood pressure is 128/82 — “normal”.\nNext line with emoji 🩺 and "quotes".';
@@ -96,9 +95,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(toAnthropicMessage(scriptedResult(body.model), body.model)));
     return;
   }
-  res.writeHead(200, SSE_HEADERS);
+  res.writeHead(200, ANTHROPIC_SSE_HEADERS);
   try {
-    for await (const event of toAnthropicStream(upstream(body.model), body.model)) res.write(encodeAnthropicEvent(event));
+    for await (const event of toAnthropicStream(upstream(body.model), body.model)) {
+      res.write(encodeAnthropicEvent(event));
+      // Anthropic sends a ping after message_start; the SDK must skip it.
+      if (event.event === 'message_start') res.write(ANTHROPIC_PING);
+    }
   } catch (err) {
     res.write(encodeAnthropicEvent(toAnthropicStreamError(err)));
   }

@@ -20,10 +20,10 @@
 import { z } from 'zod';
 import { GatewayError } from '../../kernel/errors.js';
 import type { ChatRequest, EmbedRequest } from '../../providers/types.js';
-import { collectSchemaKeys, firstIssueParam, formatZodIssues } from './zod-issues.js';
-import type { ZodIssueSummary } from './zod-issues.js';
+import { collectSchemaKeys, firstIssueParam, summarizeZodIssues } from './zod-issues.js';
+import type { FormatZodIssuesOptions, ZodIssueSummary } from './zod-issues.js';
 
-export { collectSchemaKeys, firstIssueParam, formatZodIssues } from './zod-issues.js';
+export { collectSchemaKeys, firstIssueParam, summarizeZodIssues } from './zod-issues.js';
 export type { FormatZodIssuesOptions, ZodIssueSummary } from './zod-issues.js';
 
 const nonEmpty = z.string().min(1);
@@ -206,6 +206,15 @@ const refusedOpenAiParams = [
 export const openAiKnownKeys: ReadonlySet<string> = collectSchemaKeys([chatCompletionRequestSchema, embeddingRequestSchema], refusedOpenAiParams);
 
 /**
+ * A PHI-free summary of a validation error on an OpenAI body, for an error `detail`: the first
+ * few issues as `path: expected kind`, never the received value. Field names outside the
+ * OpenAI schemas (record keys, unknown keys) are masked or counted.
+ */
+export function formatZodIssues(error: z.ZodError, options: Partial<FormatZodIssuesOptions> = {}): ZodIssueSummary {
+  return summarizeZodIssues(error, { knownKeys: options.knownKeys ?? openAiKnownKeys, ...(options.maxIssues === undefined ? {} : { maxIssues: options.maxIssues }) });
+}
+
+/**
  * Copies the canonical fields of a parsed request, dropping the accepted-but-local ones
  * (`metadata`, `store`, `service_tier`, `logprobs`, `stream_options.include_obfuscation`) so
  * they can never reach a provider.
@@ -225,7 +234,7 @@ export function toEmbedRequest(body: EmbeddingRequest): EmbedRequest {
 }
 
 function invalid(error: z.ZodError): GatewayError {
-  const detail: ZodIssueSummary = formatZodIssues(error, { knownKeys: openAiKnownKeys });
+  const detail: ZodIssueSummary = formatZodIssues(error);
   const param = firstIssueParam(error, openAiKnownKeys);
   return new GatewayError('invalid_request', { detail, ...(param === undefined ? {} : { param }) });
 }

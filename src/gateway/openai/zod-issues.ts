@@ -20,8 +20,8 @@ export type ZodIssueSummary = {
 
 export interface FormatZodIssuesOptions {
   /**
-   * Field names that may be echoed back. Defaults to the names found in the schemas passed to
-   * `collectSchemaKeys` by the caller; a key outside the set is shown as `*`.
+   * Field names that may be echoed back (build it with `collectSchemaKeys`); a path segment or
+   * unrecognized key outside the set is shown as `*` or only counted.
    */
   readonly knownKeys: ReadonlySet<string>;
   /** How many issues to describe; the rest are only counted. Default 5. */
@@ -200,14 +200,16 @@ function describe(issue: Issue, prefix: readonly PropertyKey[], knownKeys: Reado
 }
 
 /**
- * A PHI-free summary of a zod error for an error `detail`: field paths (only schema-known names
- * and array indexes) and the expected kind or limit. The received value is never included.
+ * A PHI-free summary of a zod error for an error `detail`: field paths (only names in
+ * `knownKeys`, and array indexes) and the expected kind or limit. The received value is never
+ * included. The wire modules wrap this with their own key sets (`formatZodIssues` for OpenAI
+ * bodies, `formatAnthropicZodIssues` for Messages bodies).
  *
  * @example
- * const parsed = chatCompletionRequestSchema.safeParse(body);
- * if (!parsed.success) throw new GatewayError('invalid_request', { detail: formatZodIssues(parsed.error, { knownKeys }) });
+ * const parsed = schema.safeParse(body);
+ * if (!parsed.success) throw new GatewayError('invalid_request', { detail: summarizeZodIssues(parsed.error, { knownKeys }) });
  */
-export function formatZodIssues(error: z.ZodError, options: FormatZodIssuesOptions): ZodIssueSummary {
+export function summarizeZodIssues(error: z.ZodError, options: FormatZodIssuesOptions): ZodIssueSummary {
   const max = options.maxIssues ?? 5;
   const lines: string[] = [];
   for (const issue of error.issues) describe(issue, [], options.knownKeys, lines);
