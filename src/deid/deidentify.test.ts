@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
+import { createDeidEngine } from './detect.js';
 import { createDeidentifier, toWellFormedText } from './deidentify.js';
+import { reidentifyText, vaultLookup } from './reidentify-stream.js';
 import { createTestDetector } from './testing/test-detector.js';
 import { createMemoryTokenVault } from './token-vault.js';
 import { deidPolicies } from './transforms/apply.js';
@@ -41,5 +43,17 @@ describe('createDeidentifier', () => {
     const deid = createDeidentifier({ detector });
     const r = await deid.deidentify('1-'.repeat(100_000) + '@'.repeat(50_000), { conversationId: 'c' });
     expect(r.text.length).toBeGreaterThan(0);
+  });
+
+  it('works end to end with the real engine: tokens out, original back for an allowed caller', async () => {
+    const vault = createMemoryTokenVault();
+    const deid = createDeidentifier({ detector: createDeidEngine(), policy: deidPolicies.tokens, vault });
+    const note = 'Patient: John Smith. MRN: 4455667. Call 617-555-0142. Email john.smith@example.org.';
+    const r = await deid.deidentify(note, { conversationId: 'conv-9' });
+    expect(r.text).not.toMatch(/4455667|555-0142|john\.smith@/);
+    expect(r.form).toBe('deidentified');
+    const answer = `Summary for ${r.text}`;
+    expect(await reidentifyText(answer, { allowed: true, lookup: vaultLookup(vault, 'conv-9') })).toBe(`Summary for ${note}`);
+    expect(await reidentifyText(answer, { allowed: false, lookup: vaultLookup(vault, 'conv-9') })).toBe(answer);
   });
 });

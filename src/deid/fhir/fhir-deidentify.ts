@@ -27,7 +27,7 @@ export interface FhirDeidentifierOptions {
   readonly rules?: FhirRules;
   /** Finds PHI in free text beyond the collected known values; without it only known values are found. */
   readonly detector?: SpanDetector;
-  /** Transform for free text. Default: typed redaction (`[NAME]`). */
+  /** Transform for free text. Default: typed redaction (`[NAME]`), dates as `rules.dates`, ages over 89 generalised. */
   readonly textPolicy?: DeidPolicy;
   readonly vault?: TokenVault;
   readonly maxDepth?: number;
@@ -77,7 +77,12 @@ export function createFhirDeidentifier(options: FhirDeidentifierOptions): FhirDe
   const rules = options.rules ?? createDefaultFhirRules();
   const maxDepth = options.maxDepth ?? 64;
   const maxNodes = options.maxNodes ?? 5_000_000;
-  const textPolicy = options.textPolicy ?? { ...deidPolicies.redact, redaction: 'typed' as const };
+  // Dates in free text follow the rule for dated elements, so a note and its resource agree.
+  const textPolicy: DeidPolicy = options.textPolicy ?? {
+    ...deidPolicies.redact,
+    redaction: 'typed',
+    categories: { DATE: rules.dates === 'keep' ? 'redact' : rules.dates, AGE: 'generalise' },
+  };
   const elementRules = Object.entries(rules.elements).map(([pattern, action]) => {
     const dot = pattern.indexOf('.');
     return { type: pattern.slice(0, dot), path: pattern.slice(dot + 1), action };
