@@ -73,13 +73,13 @@ describe('OpenAI SDK through the gateway', () => {
   });
 
   it('streams with usage and the [DONE] terminator', async () => {
+    upstream.script({ text: 'Patient stable; continue current plan.' });
     const stream = await openai.chat.completions.create({
       model: 'clinical-llm',
       stream: true,
       stream_options: { include_usage: true },
       messages: [{ role: 'user', content: 'Summarise the note.' }],
     });
-    upstream.script({ text: 'Patient stable; continue current plan.' });
     let text = '';
     let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of stream) {
@@ -140,7 +140,8 @@ describe('OpenAI SDK through the gateway', () => {
     expect(unauthenticated).toBeInstanceOf(OpenAI.AuthenticationError);
     expect((unauthenticated as InstanceType<typeof OpenAI.APIError>).code).toBe('unauthenticated');
 
-    upstream.script({ status: 503 }, { status: 503 });
+    upstream.script({ status: 503 });
+    backup.script({ status: 503 });
     const unavailable = await openai.chat.completions.create({ model: 'clinical-llm', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect((unavailable as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
   });
