@@ -45,7 +45,7 @@ export interface FakeReply {
 
 /** What the vendor understood from a request, in vendor-neutral terms, for assertions. */
 export interface RequestSummary {
-  readonly kind: 'chat' | 'embed' | 'token' | 'other';
+  readonly kind: 'chat' | 'embed' | 'other';
   readonly model: string;
   readonly stream: boolean;
   readonly system: string;
@@ -78,7 +78,7 @@ export interface RecordedRequest {
 export interface FakeVendorServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   readonly url: string;
-  /** Every request received, in order (token requests included, marked `summary.kind: 'token'`). */
+  /** Every model request received, in order (side routes such as token endpoints excluded). */
   readonly requests: RecordedRequest[];
   /** Queues replies; each request takes the next, then `defaultText` answers. */
   script(...replies: FakeReply[]): void;
@@ -108,7 +108,7 @@ export const emptySummary: RequestSummary = {
 /** What a vendor module supplies. */
 export interface VendorWire {
   /** Handles vendor routes that are not model calls (e.g. an OAuth token endpoint); true when handled. */
-  route?(request: IncomingMessage, response: ServerResponse, rawBody: string): boolean;
+  route?(request: IncomingMessage, response: ServerResponse, rawBody: string): boolean | Promise<boolean>;
   /** True when the credentials on the request are the ones the test configured. */
   authorize(request: IncomingMessage, rawBody: string): boolean;
   summarize(path: string, body: unknown): RequestSummary;
@@ -202,11 +202,8 @@ export async function startFakeServer(wire: VendorWire): Promise<FakeVendorServe
         notify();
       }
     });
-    if (wire.route?.(request, response, rawBody)) {
-      requests.push({ method: request.method ?? '', path, headers: request.headers, rawBody, body: parseJson(rawBody), summary: { ...emptySummary, kind: 'token' } });
-      notify();
-      return;
-    }
+    // Side routes (token endpoints) are the vendor module's to record; `requests` holds model calls only.
+    if (await wire.route?.(request, response, rawBody)) return;
     const body = parseJson(rawBody);
     const summary = wire.summarize(path, body);
     requests.push({ method: request.method ?? '', path, headers: request.headers, rawBody, body, summary });
