@@ -171,6 +171,19 @@ describe('formatZodIssues', () => {
     expect(issuesOf({ ...base, messages: [{ role: 'user', content: 5 }] })).toEqual(['messages[0].content: expected string or array']);
   });
 
+  it('reports a limit on the union branch whose type matched', () => {
+    expect(issuesOf({ ...base, stop: ['a', 'b', 'c', 'd', 'e'] })).toEqual(['stop: expected <= 4 items']);
+  });
+
+  it('names a known unsupported field as the param, and masks unknown ones', () => {
+    const known = thrown(() => parseChatCompletionRequest({ ...base, logit_bias: {} }));
+    expect(isGatewayError(known) ? known.param : 'x').toBe('logit_bias');
+    const nested = thrown(() => parseChatCompletionRequest({ ...base, messages: [{ role: 'user', content: 'x', audio: 1 }] }));
+    expect(isGatewayError(nested) ? nested.param : 'x').toBe('messages[0].audio');
+    const unknown = thrown(() => parseChatCompletionRequest({ ...base, 'Jane Doe': 1 }));
+    expect(isGatewayError(unknown) ? unknown.param : 'x').toBeUndefined();
+  });
+
   it('follows a union into the branch that matched the shape', () => {
     const issues = issuesOf({ ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'u', detail: 'ultra' } }] }] });
     expect(issues).toEqual(['messages[0].content[0].image_url.detail: expected "auto" | "low" | "high"']);

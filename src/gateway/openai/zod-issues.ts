@@ -123,16 +123,22 @@ function unionKinds(issue: Extract<Issue, { code: 'invalid_union' }>): string[] 
   return [...kinds];
 }
 
-/** Picks the union branch that got furthest, so nested mistakes are reported where they are. */
+/**
+ * Picks the union branch that got furthest, so nested mistakes are reported where they are: a
+ * branch that failed deeper than the union matched the shape and broke inside; a branch that
+ * failed at the union's own level with anything but a type mismatch matched the type and broke
+ * a limit (an array that is too long). Branches that only mismatched the type score zero.
+ */
 function bestBranch(issue: Extract<Issue, { code: 'invalid_union' }>): readonly Issue[] | undefined {
   let best: readonly Issue[] | undefined;
-  let bestDepth = 0;
+  let bestScore = 0;
   for (const branch of issue.errors) {
-    // A branch whose first issue sits deeper than the union matched the shape and failed inside.
     const depth = branch.reduce((max, inner) => Math.max(max, inner.path.length), 0);
-    if (depth > bestDepth) {
+    const matchedType = branch.some((inner) => inner.code !== 'invalid_type' && inner.code !== 'invalid_value');
+    const score = depth * 2 + (matchedType ? 1 : 0);
+    if (score > bestScore) {
       best = branch;
-      bestDepth = depth;
+      bestScore = score;
     }
   }
   return best;
@@ -225,6 +231,9 @@ export function firstIssueParam(error: z.ZodError, knownKeys: ReadonlySet<string
   describe(first, [], knownKeys, lines);
   const line = lines[0];
   if (line === undefined) return undefined;
-  const param = line.slice(0, line.indexOf(': '));
+  let param = line.slice(0, line.indexOf(': '));
+  // For an unsupported field, the field itself is the useful param when phigate knows its name.
+  const unknownKey = first.code === 'unrecognized_keys' ? first.keys.find((key) => knownKeys.has(key)) : undefined;
+  if (unknownKey !== undefined) param = param === '(body)' ? unknownKey : `${param}.${unknownKey}`;
   return param === '(body)' ? undefined : param;
 }
