@@ -117,6 +117,18 @@ describe('local key file', () => {
     expect(Buffer.from(await kms.unwrapDataKey(moved, ctx)).equals(Buffer.from(plaintext))).toBe(true);
   });
 
+  it('picks up a version another process added', async () => {
+    const path = join(await tempDir(), 'keys', 'local-kek');
+    const a = await ensureLocalKeyFile(path);
+    const b = await loadLocalKeyFileKms(path);
+    const { plaintext, wrapped } = await a.generateDataKey({});
+    await a.rotate();
+    const moved = await a.rewrapDataKey(wrapped, {});
+    expect(b.id).toBe('local:v1');
+    expect(Buffer.from(await b.unwrapDataKey(moved, {})).equals(Buffer.from(plaintext))).toBe(true);
+    expect(b.id).toBe('local:v2');
+  });
+
   it('cannot unwrap with another key file', async () => {
     const dir = await tempDir();
     const a = await ensureLocalKeyFile(join(dir, 'a'));

@@ -15,21 +15,18 @@
  * v2 <base64url 32 bytes>
  * ```
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { decodeBase64urlStrict } from '../base64url.js';
-import { canonicalJson } from '../canonical-json.js';
-import { KmsError, type GeneratedDataKey, type KeyContext, type Kms, type WrappedKey } from '../kms.js';
+import { KmsError, type Kms } from '../kms.js';
+import { createKeyRingKms, DATA_KEY_BYTES } from './key-ring.js';
 
 /** Where `phigate init` puts the key file, relative to the state folder. */
 export const DEFAULT_LOCAL_KEY_FILE = 'keys/local-kek';
 
-const KEY_BYTES = 32;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const FORMAT = 'lk1';
+const KEY_BYTES = DATA_KEY_BYTES;
 const HEADER =
   '# phigate key-encryption keys. Keep this file private (mode 0600), back it up apart from the database,\n' +
   '# and never commit it. Losing it makes every encrypted value unreadable.\n';
@@ -95,51 +92,24 @@ async function createIfMissing(path: string): Promise<boolean> {
 export async function loadLocalKeyFileKms(path: string): Promise<LocalKeyFileKms> {
   let keys = await readKeyFile(path);
 
-  const currentVersion = (): number => Math.max(...keys.keys());
-  const kekId = (version: number): string => `local:v${version}`;
-
-  const wrapWith = (version: number, plaintext: Uint8Array, context: KeyContext): WrappedKey => {
-    const key = keys.get(version);
-    if (key === undefined) throw new KmsError('unknown_kek');
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad(kekId(version), context));
-    const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    const tag = cipher.getAuthTag();
-    return {
-      kekId: kekId(version),
-      ciphertext: [FORMAT, String(version), nonce.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join('.'),
-    };
-  };
-
-  const unwrap = (wrapped: WrappedKey, context: KeyContext): Uint8Array => {
-    const parts = wrapped.ciphertext.split('.');
-    if (parts.length !== 5 || parts[0] !== FORMAT || !/^[1-9][0-9]{0,8}$/.test(parts[1] ?? '')) {
-      throw new KmsError('malformed_wrapped_key');
-    }
-    const version = Number(parts[1]);
-    if (wrapped.kekId !== kekId(version)) throw new KmsError('malformed_wrapped_key');
-    const key = keys.get(version);
-    if (key === undefined) throw new KmsError('unknown_kek', `the wrapped data key names ${kekId(version)}, which ${path} does not hold`);
-    const nonce = decodeBase64urlStrict(parts[2] ?? '');
-    const ct = decodeBase64urlStrict(parts[3] ?? '');
-    const tag = decodeBase64urlStrict(parts[4] ?? '');
-    if (nonce === undefined || ct === undefined || tag === undefined) throw new KmsError('malformed_wrapped_key');
-    if (nonce.length !== NONCE_BYTES || tag.length !== TAG_BYTES || ct.length !== KEY_BYTES) throw new KmsError('malformed_wrapped_key');
+  const ring = createKeyRingKms('local', () => keys, path);
+  // Another instance (or `phigate keys rotate`) may have added a version and rewrapped with it:
+  // re-read the file once before calling a version unknown.
+  const withReload = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-      decipher.setAAD(aad(kekId(version), context));
-      decipher.setAuthTag(tag);
-      return new Uint8Array(Buffer.concat([decipher.update(ct), decipher.final()]));
+      return await work();
     } catch (err) {
-      throw new KmsError('unwrap_failed', undefined, { cause: err });
+      if (!(err instanceof KmsError && err.code === 'unknown_kek')) throw err;
+      keys = await readKeyFile(path);
+      return work();
     }
   };
+  const currentVersion = (): number => Math.max(...keys.keys());
 
   const kms: LocalKeyFileKms = {
     path,
     get id() {
-      return kekId(currentVersion());
+      return ring.id;
     },
     get versions() {
       return [...keys.keys()].sort((a, b) => a - b);
@@ -147,24 +117,9 @@ export async function loadLocalKeyFileKms(path: string): Promise<LocalKeyFileKms
     get currentVersion() {
       return currentVersion();
     },
-    async generateDataKey(context: KeyContext): Promise<GeneratedDataKey> {
-      checkContext(context);
-      const plaintext = new Uint8Array(randomBytes(KEY_BYTES));
-      return { plaintext, wrapped: wrapWith(currentVersion(), plaintext, context) };
-    },
-    async unwrapDataKey(wrapped: WrappedKey, context: KeyContext): Promise<Uint8Array> {
-      checkContext(context);
-      return unwrap(wrapped, context);
-    },
-    async rewrapDataKey(wrapped: WrappedKey, context: KeyContext): Promise<WrappedKey> {
-      checkContext(context);
-      const plaintext = unwrap(wrapped, context);
-      try {
-        return wrapWith(currentVersion(), plaintext, context);
-      } finally {
-        plaintext.fill(0);
-      }
-    },
+    generateDataKey: (context) => ring.generateDataKey(context),
+    unwrapDataKey: (wrapped, context) => withReload(() => ring.unwrapDataKey(wrapped, context)),
+    rewrapDataKey: (wrapped, context) => withReload(() => ring.rewrapDataKey(wrapped, context)),
     async rotate(): Promise<number> {
       // Re-read first so a rotation made by another process is not lost.
       const onDisk = await readRawKeyFile(path);
@@ -184,16 +139,6 @@ export async function loadLocalKeyFileKms(path: string): Promise<LocalKeyFileKms
     },
   };
   return kms;
-}
-
-function aad(kekId: string, context: KeyContext): Buffer {
-  return Buffer.from(canonicalJson({ context, kek: kekId, purpose: 'phigate-data-key' }), 'utf8');
-}
-
-function checkContext(context: KeyContext): void {
-  for (const [k, v] of Object.entries(context)) {
-    if (typeof v !== 'string') throw new KmsError('kms_unavailable', `key context entry ${k} must be a string`);
-  }
 }
 
 function serialize(keys: ReadonlyMap<number, Uint8Array>): string {
