@@ -69,6 +69,12 @@ describe('applyTransforms', () => {
     expect(r.form).toBe('deidentified');
   });
 
+  it('removes ages written in words when generalising', async () => {
+    const text = 'she is ninety-two';
+    const r = await applyTransforms(text, spansOf(text, [['ninety-two', 'AGE']]), deidPolicies.generalise, { conversationId: 'c' });
+    expect(r.text).toBe('she is [AGE]');
+  });
+
   it('marks output with kept categories as identified', async () => {
     const r = await applyTransforms(note, spansOf(note, marks), { default: 'redact', categories: { DATE: 'keep' } }, { conversationId: 'c' });
     expect(r.form).toBe('identified');

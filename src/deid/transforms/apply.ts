@@ -184,7 +184,8 @@ export async function applyTransforms(
       }
       case 'generalise': {
         let general: string | undefined;
-        if (span.type === 'AGE') general = generaliseAge(value);
+        // An age written in words cannot be bucketed safely, so it is removed.
+        if (span.type === 'AGE') general = /\d/.test(value) ? generaliseAge(value) : undefined;
         else if (span.type === 'DATE') general = generaliseDate(value, context.referenceYear);
         else if (span.type === 'LOCATION') general = generaliseZip(value);
         if (general === undefined) kind = 'redact';
