@@ -18,6 +18,7 @@ import { ensureLocalKeyFile, type LocalKeyFileKms } from '../crypto/kms/local-ke
 import { dialectOf } from './dialect.js';
 import { migrateToLatest } from './migrate.js';
 import { migrations } from './migrations/index.js';
+import { createDataKeyRepo } from './repos/data-key-repo.js';
 import { tokenVaultContext } from './repos/token-vault-repo.js';
 import type { Database } from './schema.js';
 import { createStore, type Store } from './store.js';
@@ -45,8 +46,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       kms = await ensureLocalKeyFile(join(keyDir, 'keys', 'local-kek'));
       under = await open();
       await migrateToLatest(under.db);
-      const keyStore = createStore(under.db, undefined as never).dataKeys;
-      crypto = await createFieldCrypto({ kms, keyStore, now });
+      crypto = await createFieldCrypto({ kms, keyStore: createDataKeyRepo(under.db), now });
       store = createStore(under.db, crypto, { now, apiKeyTouchFlushMs: 60_000 });
     });
 
@@ -165,6 +165,16 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.dataKeys.findById('dk1')).toMatchObject({ kmsKeyId: 'local:v2', wrapped: 'w2' });
         const ids = (await store.dataKeys.list()).map((k) => k.id);
         expect(ids).toEqual(expect.arrayContaining(['dk1', 'dk2', 'blind-index-1']));
+      });
+
+      it('gives every instance the same blind-index key when they start together', async () => {
+        const instances = await Promise.all(
+          Array.from({ length: 4 }, () => createFieldCrypto({ kms, keyStore: createDataKeyRepo(under.db), now })),
+        );
+        const indexes = new Set([crypto, ...instances].map((c) => c.blindIndex('MRN0012345', 'mrn')));
+        expect(indexes.size).toBe(1);
+        const rows = await under.db.selectFrom('data_keys').select('id').where('data_class', '=', 'blind-index').execute();
+        expect(rows).toHaveLength(1);
       });
 
       it('keeps data readable across a data-key rotation and a KEK rotation with rewrap', async () => {
