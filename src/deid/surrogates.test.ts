@@ -30,6 +30,9 @@ describe('surrogates', () => {
     expect(g.surrogate('LOCATION', '02139')).toMatch(/^\d{5}$/);
     expect(g.surrogate('IP', '10.0.0.1')).toMatch(/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/);
     expect(g.surrogate('EMAIL', 'john@x.org')).toMatch(/@/);
+    const city = g.surrogate('LOCATION', 'Woburn, MA');
+    expect(city).toMatch(/^[^,]+, MA$/);
+    expect(city).not.toContain('Woburn');
   });
 
   it('never returns a value present in the text or already given to another value', () => {

@@ -160,7 +160,11 @@ export function createSurrogateGenerator(options: SurrogateOptions): SurrogateGe
       case 'LOCATION':
         if (/^\d{5}(?:-\d{4})?$/.test(v)) return keepFormat(v, type);
         if (/^\d/.test(v)) return faker.location.streetAddress();
-        return faker.location.city();
+        {
+          // "City, ST": the state may stay (Safe Harbor allows states); the city is replaced.
+          const state = /,\s*([A-Z]{2})$/.exec(v)?.[1];
+          return state ? `${faker.location.city()}, ${state}` : faker.location.city();
+        }
       case 'ORGANIZATION': {
         const kind = /\b(hospital|clinic|medical center|health center|health system|healthcare|pharmacy|nursing home|center)\b/i.exec(v)?.[0];
         return kind ? `${faker.location.city()} ${kind}` : faker.company.name();

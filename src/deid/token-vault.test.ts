@@ -42,6 +42,9 @@ describe.each(implementations)('TokenVault contract: %s', (_name, make) => {
     c.advance(1);
     expect(await vault.lookup('c1', '[NAME_1]')).toBeUndefined();
     expect(await vault.expire()).toBe(1);
+    // After expiry the value is new to the conversation and gets a fresh token.
+    const again = await vault.tokenize('c1', 'NAME', 'John Smith');
+    expect(await vault.lookup('c1', again)).toBe('John Smith');
   });
 
   it('issues distinct tokens under concurrent calls', async () => {

@@ -77,6 +77,7 @@ export function createMemoryTokenVault(options: TokenVaultOptions = {}): TokenVa
         existing.expiresAt = t + ttlMs;
         return existing.token;
       }
+      if (existing) conv.byToken.delete(existing.token);
       const sequence = (conv.next.get(type) ?? 0) + 1;
       if (sequence > maxTokenSequence) throw new RangeError('too many tokens in one conversation');
       conv.next.set(type, sequence);

@@ -35,8 +35,18 @@ const eponymHeads = new Set([
   'phenomenon', 'lymphoma', 'sarcoma', 'tumor', 'tumour', 'criteria', 'classification', 'operation', 'repair', 'method', 'technique', 'position',
   'stockings', 'monitor', 'bag', 'tube', 'forceps', 'retractor', 'clamp', 'incision', 'node', 'nodes', 'ulcer', 'contracture', 'triad', 'law',
   'hernia', 'diverticulum', 'esophagus', 'disorder', 'dementia', 'chorea', 'retractors', 'elevator', 'drape', 'drapes', 'stain', 'staging',
+  'dissector', 'holder', 'pin', 'pins', 'drain', 'drains', 'fascia', 'dressing', 'intelligence', 'memory', 'curette', 'rongeur', 'clamps',
+  'scissors', 'needle', 'suture', 'stitch', 'graft', 'flap', 'shunt', 'valve', 'stent', 'device', 'approach', 'knot', 'frame', 'splint',
+  'brace', 'boot', 'tongs', 'wire', 'wires', 'screw', 'screws', 'nail', 'probe', 'blade', 'bur', 'burr', 'trocar', 'cannula', 'sheath', 'balloon',
+  'hose', 'fixator', 'cement', 'mesh', 'gauze', 'tape', 'spreader', 'speculum', 'hook', 'hooks', 'catheters', 'tubes', 'cup', 'pump', 'lens',
   'enfermedad', 'síndrome', 'sindrome', 'signo', 'prueba', 'escala',
 ]);
+/** Endings of clinical words (anatomy, procedures, drug stems) that names do not have. */
+const clinicalEnding = /(?:al|ic|ous|itis|osis|ectomy|otomy|ostomy|plasty|gram|graphy|scopy|emia|oma|ase|ine|ide|ole|pril|olol|sartan|statin|mab|nib|cillin|mycin|cycline|azole|dipine|afil|tidine|ium|ism|ology|pathy|algia|trophy|plasia|ary|ive|oid|cyte|tomy)$/;
+/** Mixed case inside a word ("ChloraPrep", "DaVita") marks a product, except name prefixes. */
+const productCase = /^(?!(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|Du|St|O'|D')\p{Lu})\p{Lu}\p{Ll}+\p{Lu}/u;
+/** Lower-case particles inside surnames ("van der Laan", "de Lange"). */
+const particles = new Set(['van', 'von', 'de', 'der', 'den', 'del', 'della', 'da', 'di', 'du', 'la', 'le', 'ter', 'ten', 'dos', 'das', 'bin', 'ibn', 'al', 'el', 'st']);
 const placePrepositions = new Set(['in', 'from', 'at', 'near', 'to', 'of', 'en', 'de', 'desde', 'hacia', 'visiting', 'moved', 'lives']);
 const stateWords = /^(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)$/;
 
@@ -49,14 +59,17 @@ export interface NameDetector {
 }
 
 export function createNameDetector(dict: Dictionaries): NameDetector {
-  function classify(word: string, cap: boolean): Kind {
-    const lower = word.toLowerCase();
+  function classify(word: string, lower: string, cap: boolean): Kind {
     if (!cap) return kinds.word;
     if (word.length === 1) return kinds.initial;
     if (dict.keep.has(lower)) return kinds.keep;
     const isName = dict.firstNames.has(lower) || dict.lastNames.has(lower);
-    if (isName) return dict.ambiguousNames.has(lower) ? kinds.weak : kinds.strong;
+    if (isName) {
+      if (productCase.test(word)) return kinds.word;
+      return dict.ambiguousNames.has(lower) ? kinds.weak : kinds.strong;
+    }
     if (dict.commonWords.has(lower)) return kinds.word;
+    if (clinicalEnding.test(lower) || productCase.test(word)) return kinds.word;
     return kinds.unknown;
   }
 
@@ -67,33 +80,49 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
     while ((m = tokenRe.exec(text)) !== null) {
       let word = m[0];
       const start = m.index;
-      // possessive and Synthea-style numeric suffixes are not part of the name lookup
       let end = start + word.length;
-      if (/['’]s$/i.test(word)) {
-        word = word.slice(0, -2);
-        end -= 2;
+      const c0 = word.charCodeAt(0);
+      // fast path: a lower-case ASCII word is never a name on its own
+      if (c0 >= 97 && c0 <= 122) {
+        tokens.push({ start, end, lower: word, cap: false, kind: kinds.word });
+        continue;
       }
-      const alpha = word.replace(/\d+$/, '');
-      const first = alpha[0] ?? '';
-      const cap = first !== first.toLowerCase();
+      // possessive and Synthea-style numeric suffixes are not part of the name lookup
+      const last = word.charCodeAt(word.length - 1);
+      if ((last === 115 || last === 83) && word.length > 2) {
+        const q = word.charCodeAt(word.length - 2);
+        if (q === 39 || q === 0x2019) {
+          word = word.slice(0, -2);
+          end -= 2;
+        }
+      }
+      let alpha = word;
+      if (last >= 48 && last <= 57) alpha = word.replace(/\d+$/, '');
+      const lower = alpha.toLowerCase();
+      const cap = c0 < 128 ? c0 >= 65 && c0 <= 90 : alpha[0] !== lower[0];
       const allCaps = alpha.length > 1 && alpha === alpha.toUpperCase();
-      let kind = classify(alpha, cap);
+      let kind = classify(alpha, lower, cap);
       // an all-capitals word is a heading more often than a name, unless the dictionary is sure
       if (allCaps && (kind === kinds.unknown || alpha.length <= 4)) kind = kinds.word;
       // "Name:" is a label, not a name
-      if (text[end] === ':') kind = kinds.word;
-      if (alpha.length !== word.length && kind === kinds.unknown && /\d{2,}$/.test(word) && alpha.length >= 3) kind = kinds.weak;
-      tokens.push({ start, end, lower: alpha.toLowerCase(), cap, kind });
+      if (text.charCodeAt(end) === 58) kind = kinds.word;
+      if (alpha.length !== word.length && kind === kinds.unknown && word.length - alpha.length >= 2 && alpha.length >= 3) kind = kinds.weak;
+      tokens.push({ start, end, lower, cap, kind });
     }
     return tokens;
   }
 
-  /** Tokens i and i+1 sit next to each other inside one name ("John Smith", "J. Smith"). */
+  /** Tokens a and b sit next to each other inside one name ("John Smith", "J. Smith"). */
   function adjacent(text: string, a: Token, b: Token): boolean {
-    const gap = text.slice(a.end, b.start);
-    if (gap === ' ') return true;
-    if (gap === '. ' || gap === '.') return a.end - a.start === 1 || a.lower === 'st';
-    return gap === '  ' || gap === ' \n' || (gap === "'s " && false);
+    const gap = b.start - a.end;
+    if (gap === 1) return text.charCodeAt(a.end) === 32 || (text.charCodeAt(a.end) === 46 && a.end - a.start === 1);
+    if (gap === 2) {
+      const c1 = text.charCodeAt(a.end);
+      const c2 = text.charCodeAt(a.end + 1);
+      if (c1 === 46 && c2 === 32) return a.end - a.start === 1 || a.lower === 'st';
+      return c1 === 32 && (c2 === 32 || c2 === 10);
+    }
+    return false;
   }
 
   function nameish(t: Token): boolean {
@@ -118,20 +147,43 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
       const tokens = tokenize(text);
       const n = tokens.length;
       const isName = new Uint8Array(n);
+      /** Runs joined across "Last, First". */
+      const commaJoin = new Set<number>();
       // eponym context turns a name into clinical vocabulary
       for (let i = 0; i + 1 < n; i++) {
         const t = tokens[i];
         const next = tokens[i + 1];
-        if (!t || !next) continue;
+        if (!t || !next || !t.cap) continue;
         if ((t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak) && eponymHeads.has(next.lower) && next.start - t.end <= 3) t.kind = kinds.keep;
       }
       for (let i = 0; i < n; i++) {
         const t = tokens[i];
         if (!t) continue;
+        if (!t.cap) {
+          // "Dr. van Loon", "Mr. de la Cruz"
+          const before = tokens[i - 1];
+          const after = tokens[i + 1];
+          if (!(before && titles.has(before.lower) && particles.has(t.lower) && after && (after.cap || particles.has(after.lower)))) continue;
+          t.cap = true;
+        }
         const prev = tokens[i - 1];
         // a title or a trigger word: the capitalised run after it is a name whatever its words
         const titled = prev !== undefined && titles.has(prev.lower) && t.cap && t.start - prev.end <= 3;
         const triggered = prev !== undefined && triggers.has(prev.lower) && t.start - prev.end <= 2 && (t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak);
+        // "Last, First": a comma between two name words, one of them a known first name or followed by a verb
+        if (t.kind === kinds.unknown || t.kind === kinds.weak || t.kind === kinds.strong) {
+          const next = tokens[i + 1];
+          if (next && next.cap && (next.kind === kinds.strong || next.kind === kinds.weak || next.kind === kinds.unknown) && next.start - t.end === 2 && text.charCodeAt(t.end) === 44) {
+            const verb = /^\s*(?:was|is|has|had|presents|presented|returns|returned|reports|states|denies)\b/.test(text.slice(next.end, next.end + 12));
+            if (verb || (dict.firstNames.has(next.lower) && (t.kind !== kinds.weak || next.kind === kinds.strong))) {
+              isName[i] = 1;
+              isName[i + 1] = 1;
+              commaJoin.add(i);
+              i++;
+              continue;
+            }
+          }
+        }
         if (titled || triggered || t.kind === kinds.strong) {
           if (!titled && triggered && t.kind !== kinds.strong) {
             // a trigger needs a name-looking word: an unknown capitalised word at a sentence start is not enough
@@ -143,8 +195,20 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
             const a = tokens[j];
             const b = tokens[j + 1];
             if (!a || !b || !adjacent(text, a, b)) break;
-            if (!(nameish(b) || (titled && b.cap && b.kind === kinds.keep))) break;
             if (j - i >= 4) break;
+            if (!b.cap && particles.has(b.lower)) {
+              // a particle only belongs to the name when a capitalised name word follows it
+              let k2 = j + 1;
+              while (k2 + 1 < n && !tokens[k2]?.cap && particles.has(tokens[k2]?.lower ?? '') && k2 - j < 3) k2++;
+              const c = tokens[k2];
+              const prevTok = tokens[k2 - 1];
+              if (c && prevTok && c.cap && nameish(c) && adjacent(text, prevTok, c)) {
+                j = k2;
+                continue;
+              }
+              break;
+            }
+            if (!(nameish(b) || (titled && b.cap))) break;
             j++;
           }
           let k = i;
@@ -158,14 +222,6 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
           for (let x = k; x <= j; x++) isName[x] = 1;
           i = j;
           continue;
-        }
-        // "Last, First"
-        if (t.kind === kinds.unknown || t.kind === kinds.weak) {
-          const next = tokens[i + 1];
-          if (next && next.kind === kinds.strong && text.slice(t.end, next.start) === ', ' && dict.firstNames.has(next.lower)) {
-            isName[i] = 1;
-            isName[i + 1] = 1;
-          }
         }
       }
       // propagation: every other capitalised occurrence of a word found in a name
@@ -211,7 +267,7 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
           while (j + 1 < n && (place ? isPlace[j + 1] && !isName[j + 1] : isName[j + 1])) {
             const a = tokens[j];
             const b = tokens[j + 1];
-            if (!a || !b || !adjacent(text, a, b)) break;
+            if (!a || !b || !(adjacent(text, a, b) || (!place && commaJoin.has(j)) || (!place && !b.cap && particles.has(b.lower)))) break;
             j++;
           }
           const last = tokens[j] ?? t;

@@ -55,11 +55,62 @@ const lineLabelsEs = [
 
 interface Alternative { readonly name: string; readonly source: string }
 
-function alternatives(language: Language, dict: Dictionaries): Alternative[] {
-  const months = language === 'es' ? `${monthsEs}|${monthsEn}` : monthsEn;
+/** Title-case and upper-case spellings of lower-case words, for the case-sensitive expression. */
+function cased(list: string, lower = false): string {
+  const out: string[] = [];
+  for (const w of list.split('|')) {
+    out.push(w.replace(/(^|\s)(\p{Ll})/gu, (_m, sp: string, c: string) => sp + c.toUpperCase()), w.toUpperCase());
+    if (lower) out.push(w);
+  }
+  return out.join('|');
+}
+
+/** Case-sensitive alternatives: capitalisation is part of what makes them identifiers. */
+export function casedAlternatives(language: Language, dict: Dictionaries): Alternative[] {
+  const months = language === 'es' ? `${cased(monthsEs, true)}|${cased(monthsEn)}` : cased(monthsEn);
   const month = `(?:${months})\\.?(?![a-z])`;
-  const suffixes = [...dict.streetSuffixes].filter((s) => /^[a-z]+$/.test(s)).sort((a, b) => b.length - a.length).join('|');
-  const street = suffixes ? `${suffixes}|${streetAbbrev}` : streetAbbrev;
+  const wd = cased(weekdays);
+  const suffixes = [...dict.streetSuffixes].filter((x) => /^[a-z]+$/.test(x)).sort((a, b) => b.length - a.length).join('|');
+  const street = cased(suffixes ? `${suffixes}|${streetAbbrev}` : streetAbbrev);
+  const list: Alternative[] = [
+    {
+      name: 'dmon',
+      source:
+        `(?:(?:${wd}),?\\s{1,3})?${month}\\s{1,3}${day}(?:,?\\s{1,3}${year})?` +
+        `|(?:[Tt]he\\s{1,3})?${day}\\s{1,3}(?:of\\s{1,3}|de\\s{1,3})?${month}(?:,?\\s{1,3}(?:de\\s{1,3}|del\\s{1,3})?${year})?` +
+        `|${month},?\\s{1,3}(?:of\\s{1,3}|de\\s{1,3}|del\\s{1,3})?${year}`,
+    },
+    {
+      name: 'age',
+      source:
+        '(?<![\\d.])(?:9\\d|1[0-4]\\d)(?:[\\s-]{0,3}(?:[Yy]ears?|YEARS?|[Yy]rs?|yo|y\\.o\\.|y/o|años|anos|a\\.)(?:[\\s-]{1,3}old)?)(?![A-Za-z])',
+    },
+    {
+      name: 'agectx',
+      source: '\\b(?:[Aa]ged?|AGED?|[Ee]dad)\\s{0,2}:?\\s{0,3}(?:9\\d|1[0-4]\\d)(?![\\d.])(?:[\\s-]{0,3}(?:[Yy]ears?|YEARS?|[Yy]rs?|yo|y/o|años)(?:[\\s-]{1,3}old)?(?![A-Za-z]))?',
+    },
+    { name: 'dmd', source: '\\b(?:[Oo]n|[Ss]ince|[Ff]rom|[Uu]ntil|[Dd]ated|DOS|[Dd]ate|thru|through|el|desde|hasta)\\s{1,3}\\d{1,2}/\\d{1,2}(?![\\w/]|[.-]\\d)' },
+    {
+      name: 'street',
+      source: `(?<![\\w-])\\d{1,6}[A-Za-z]?(?:\\s{1,3}[NSEW]\\.?)?(?:\\s{1,3}[A-Z][A-Za-z'.-]{0,30}){1,4}\\s{1,3}(?:${street})\\.?(?![a-z])(?:,?\\s{1,3}(?:[Aa]pt|[Aa]partment|[Ss]uite|[Ss]te|[Uu]nit|[Rr]oom|[Rr]m|[Ff]loor|[Ff]l|#)\\.?\\s{0,3}#?\\s{0,2}[A-Za-z0-9-]{1,8})?`,
+    },
+    { name: 'facility', source: `(?:${cased(facilityWords)})(?![a-z])` },
+  ];
+  if (language === 'es') {
+    list.push({
+      name: 'streetEs',
+      source:
+        "(?<![\\w])(?:[Cc]alle|[Cc]/|[Aa]vda\\.?|[Aa]venida|[Pp]laza|[Pp]za\\.?|[Pp]aseo|[Cc]amino|[Cc]arretera|[Cc]tra\\.?|[Rr]onda|[Tt]raves[ií]a|[Uu]rbanizaci[oó]n|[Uu]rb\\.|[Pp]asaje|[Gg]lorieta|[Rr]ambla)\\s{0,3}(?:[A-Za-zÀ-ÿ.'/-]{1,30}\\s{1,3}){0,6}\\d{1,5}(?:[-/ ,]{1,2}[0-9A-Za-zº°ª]{1,6}){0,4}",
+    });
+    list.push({
+      name: 'facilityEs',
+      source: "(?<![\\w])(?:Hospital|Centro de Salud|Centro de salud|Cl[ií]nica|Complejo Hospitalario|Centro M[eé]dico|Fundaci[oó]n|Servicio de Salud)(?:\\s{1,3}(?:(?:de|del|la|las|los|el|y)\\s{1,3})?[A-ZÀ-Ý][\\wÀ-ÿ'.-]{1,30}){1,6}",
+    });
+  }
+  return list;
+}
+
+export function alternatives(language: Language): Alternative[] {
   const idLabels = language === 'es' ? [...idLabelsEs, ...idLabelsEn] : idLabelsEn;
   const lineLabels = language === 'es' ? [...lineLabelsEs, ...lineLabelsEn] : lineLabelsEn;
   const list: Alternative[] = [
@@ -83,43 +134,13 @@ function alternatives(language: Language, dict: Dictionaries): Alternative[] {
       source:
         '(?<![\\w/.-])(?:\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[t ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:z|[+-]\\d{2}:?\\d{2})?)?|\\d{1,2}[-/.]\\d{1,2}[-/.](?:\\d{4}|\\d{2}))(?![\\w/]|[.-]\\d)',
     },
-    { name: 'dmd', source: '(?<=\\b(?:on|since|from|until|dated|of|dos|date|thru|through|to|el|desde|hasta)\\s{1,3})\\d{1,2}/\\d{1,2}(?![\\w/]|[.-]\\d)' },
-    {
-      name: 'dmon',
-      source:
-        `(?:(?:${weekdays}),?\\s{1,3})?${month}\\s{1,3}${day}(?:,?\\s{1,3}${year})?` +
-        `|(?:the\\s{1,3})?${day}\\s{1,3}(?:of\\s{1,3}|de\\s{1,3})?${month}(?:,?\\s{1,3}(?:de\\s{1,3}|del\\s{1,3})?${year})?` +
-        `|${month},?\\s{1,3}(?:of\\s{1,3}|de\\s{1,3}|del\\s{1,3})?${year}`,
-    },
-    {
-      name: 'age',
-      source:
-        '(?<![\\d.])(?:9\\d|1[0-4]\\d)(?:[\\s-]{0,3}(?:years?|yrs?|yo|y\\.o\\.|y/o|años|anos|a\\.)(?:[\\s-]{1,3}old)?)(?![a-z])' +
-        '|(?<=\\b(?:age|aged|edad)\\s{0,2}:?\\s{0,3})(?:9\\d|1[0-4]\\d)(?![\\d.])',
-    },
-    {
-      name: 'street',
-      source: `(?<![\\w-])\\d{1,6}[a-z]?(?:\\s{1,3}[nsew]\\.?)?(?:\\s{1,3}[a-z][a-z'.-]{0,30}){1,4}\\s{1,3}(?:${street})\\.?(?![a-z])(?:,?\\s{1,3}(?:apt|apartment|suite|ste|unit|room|rm|floor|fl|#)\\.?\\s{0,3}#?\\s{0,2}[a-z0-9-]{1,8})?`,
-    },
     { name: 'pobox', source: '(?<![\\w])p\\.?\\s?o\\.?\\s{0,2}box\\s{1,3}\\d{1,8}' },
-    { name: 'facility', source: `(?:[a-z][\\w'&.-]{0,30}\\s{1,3}){1,5}(?:${facilityWords})(?![a-z])` },
     { name: 'zip', source: '(?<![\\d-])\\d{5}(?:-\\d{4})?(?![\\d-])' },
-    { name: 'alnum', source: '(?<![\\w-])(?=[a-z-]{0,30}\\d)(?=[\\d-]{0,30}[a-z])[a-z0-9]{1,24}(?:-[a-z0-9]{1,24}){0,6}(?![\\w-])' },
+    { name: 'alnum', source: '(?<![\\w-])(?:\\d{1,20}[a-z]|[a-z]{1,8}\\d)[a-z0-9]{0,22}(?:-[a-z0-9]{1,24}){0,6}(?![\\w-])' },
     { name: 'longnum', source: '(?<![\\w.,-])\\d{7,24}(?![\\w]|[.,]\\d)' },
     { name: 'label', source: `(?<![\\w])(?:${idLabels.join('|')})(?![a-z])\\s{0,3}[:#]?` },
     { name: 'line', source: `(?<![\\w])(?:${lineLabels.join('|')})\\s{0,3}:` },
   ];
-  if (language === 'es') {
-    list.push({
-      name: 'streetEs',
-      source:
-        "(?<![\\w])(?:calle|c/|avda\\.?|avenida|plaza|pza\\.?|paseo|camino|carretera|ctra\\.?|ronda|traves[ií]a|urbanizaci[oó]n|urb\\.|pasaje|glorieta|rambla)\\s{0,3}(?:[a-zà-ÿ.'/-]{1,30}\\s{1,3}){0,6}\\d{1,5}(?:[-/ ,]{1,2}[0-9a-zº°ª]{1,6}){0,4}",
-    });
-    list.push({
-      name: 'facilityEs',
-      source: "(?<![\\w])(?:hospital|centro de salud|cl[ií]nica|complejo hospitalario|centro m[eé]dico|fundaci[oó]n|servicio de salud)(?:\\s{1,3}(?:(?:de|del|la|las|los|el|y)\\s{1,3})?[a-zà-ÿ][\\wà-ÿ'.-]{1,30}){1,6}",
-    });
-  }
   return list;
 }
 
@@ -178,18 +199,38 @@ function labelCategory(label: string): PhiCategory {
   return 'ID';
 }
 
-const valueAfterLabel = /[\s:#.]{0,4}(?:(?:number|num|no|n[º°])\.?[\s:#]{0,3})?([a-z0-9(+][a-z0-9./()-]{0,30}(?: [0-9][0-9./-]{0,15}){0,3})/iy;
+const valueAfterLabel = /[\s:#.]{0,4}(?:(?:number|num|no|n[º°])\.?[\s:#]{0,3})?([a-z0-9(+][a-z0-9./()-]{0,48}(?: [0-9][0-9./-]{0,15}){0,3})/iy;
 const lineValue = /[ \t]{0,8}([^\n\r]{1,120})/y;
+const townAfter = /(?:,[ \t]{0,2}|[ \t]{1,2}in[ \t]{1,2})(\p{Lu}[\p{L}'’-]{1,30}(?: \p{Lu}[\p{L}'’-]{1,30}){0,2})/uy;
 
 /** Builds the merged expression of a language and returns its detector. */
 export function createPatternDetector(language: Language, dict: Dictionaries): PatternDetector {
-  const alts = alternatives(language, dict);
-  const names = alts.map((a) => a.name);
-  const merged = new RegExp(alts.map((a) => `(?<${a.name}>${a.source})`).join('|'), 'gi');
+  const all = alternatives(language);
+  const gated = new Set(['email', 'ipv6']);
+  const compile = (alts: readonly Alternative[], flags: string): { re: RegExp; names: string[] } => ({
+    re: new RegExp(alts.map((a) => `(?<${a.name}>${a.source})`).join('|'), flags),
+    names: alts.map((a) => a.name),
+  });
+  const common = compile(all.filter((a) => !gated.has(a.name)), 'gi');
+  const cased = compile(casedAlternatives(language, dict), 'g');
+  const email = compile(all.filter((a) => a.name === 'email'), 'gi');
+  const ipv6 = compile(all.filter((a) => a.name === 'ipv6'), 'gi');
+  const ipv6Hint = /::|[0-9a-f]{1,4}:[0-9a-f]{1,4}:[0-9a-f]{1,4}:/i;
   const lineLabelRe = new RegExp(`^(?:${(language === 'es' ? [...lineLabelsEs, ...lineLabelsEn] : lineLabelsEn).join('|')})`, 'i');
 
   function push(out: Span[], start: number, end: number, type: PhiCategory, detector: string, confidence: number): void {
     if (end > start) out.push({ start, end, type, detector: `pattern:${detector}`, confidence });
+  }
+
+  /** "<street>, Springfield" / "<hospital> in Springfield": the capitalised words after an address are its town. */
+  function placeAfter(text: string, at: number, out: Span[]): void {
+    townAfter.lastIndex = at;
+    const t = townAfter.exec(text);
+    if (!t || t[1] === undefined) return;
+    const words = t[1].split(' ');
+    if (words.every((w) => dict.commonWords.has(w.toLowerCase()) || dict.keep.has(w.toLowerCase()))) return;
+    const s0 = at + t[0].length - t[1].length;
+    push(out, s0, s0 + t[1].length, 'LOCATION', 'address-town', 0.8);
   }
 
   function lineLabel(text: string, label: string, at: number, out: Span[]): void {
@@ -228,8 +269,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
       const after = text.slice(tok.lastIndex, tok.lastIndex + 2);
       if (after.startsWith(':') || /^[^\s,.;]/.test(after)) break;
       const lower = word.replace(/\.$/, '').toLowerCase();
-      if (dict.keep.has(lower) && !dict.firstNames.has(lower) && !dict.lastNames.has(lower)) break;
-      if (dict.commonWords.has(lower) && !dict.firstNames.has(lower) && !dict.lastNames.has(lower)) break;
+      const nextCapital = /^[ \t]\p{Lu}/u.test(text.slice(tok.lastIndex, tok.lastIndex + 2));
+      if (dict.commonWords.has(lower) && !dict.firstNames.has(lower) && !dict.lastNames.has(lower) && !nextCapital) break;
       count++;
       end = tok.lastIndex;
       if (end > valueStart && text[end - 1] === '.' && !/^[\p{Lu}]\.$/u.test(word)) end--;
@@ -243,6 +284,16 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
 
   return {
     detect(text: string, out: Span[]): void {
+      scan(common, text, out);
+      scan(cased, text, out);
+      if (text.includes('@')) scan(email, text, out);
+      if (ipv6Hint.test(text)) scan(ipv6, text, out);
+    },
+  };
+
+  function scan(compiled: { re: RegExp; names: string[] }, text: string, out: Span[]): void {
+    const merged = compiled.re;
+    const names = compiled.names;
       merged.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = merged.exec(text)) !== null) {
@@ -304,9 +355,16 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             if (validNumericDate(s)) push(out, start, end, 'DATE', kind, 0.95);
             else if (s.replace(/\D/g, '').length >= 7) push(out, start, end, 'ID', 'number', 0.6);
             break;
-          case 'dmd':
-            if (validNumericDate(`${s}/2000`)) push(out, start, end, 'DATE', kind, 0.8);
+          case 'dmd': {
+            const at = s.search(/\d/);
+            if (validNumericDate(`${s.slice(at)}/2000`)) push(out, start + at, end, 'DATE', kind, 0.8);
             break;
+          }
+          case 'agectx': {
+            const at = s.search(/\d/);
+            push(out, start + at, end, 'AGE', 'age', 0.95);
+            break;
+          }
           case 'dmon': {
             // month names must be capitalised in English ("may" is a verb); Spanish writes them lower-case
             const monthAt = /\p{L}{3,}/u.exec(s.replace(/^(?:the\s+)/i, ''));
@@ -325,41 +383,49 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
           case 'street': {
             const words = s.split(/\s+/).slice(1);
             const capitalised = words.filter((w) => /^\p{L}/u.test(w) && !/^[nsew]\.?$/i.test(w) && !/^(?:apt|apartment|suite|ste|unit|room|rm|floor|fl)\.?$/i.test(w));
-            if (capitalised.length > 0 && capitalised.every((w) => isUpper(w[0]) || /^(?:of|the|de|la)$/.test(w))) push(out, start, end, 'LOCATION', kind, 0.9);
-            else merged.lastIndex = start + 1;
+            if (capitalised.length > 0) {
+              push(out, start, end, 'LOCATION', kind, 0.9);
+              placeAfter(text, end, out);
+            }
             break;
           }
           case 'pobox':
             push(out, start, end, 'LOCATION', kind, 0.95);
             break;
-          case 'facility':
-          case 'facilityEs': {
-            // the expression is case-blind: keep the capitalised tail ("the" + "St. Mary Hospital")
-            const parts = s.split(/(\s+)/);
-            let offset = 0;
-            let i = 0;
-            if (kind === 'facility') {
-              while (i < parts.length - 1) {
-                const w = parts[i] ?? '';
-                if (isUpper(w[0]) && !dict.commonWords.has(w.toLowerCase().replace(/[.']/g, '')) ) break;
-                if (isUpper(w[0]) && /^(?:St\.?|Saint|Good|General|Memorial|Children's|University|Community|Regional|County|Mercy|Sacred|Holy)$/.test(w)) break;
-                offset += w.length + (parts[i + 1]?.length ?? 0);
-                i += 2;
-              }
-              const keyword = parts[parts.length - 1] ?? '';
-              if (i >= parts.length - 1 || !isUpper(keyword[0])) {
-                merged.lastIndex = start + 1;
-                break;
-              }
-            } else {
-              let cut = s.length;
-              const tail = /(?:\s+(?:de|del|la|las|los|el|y))+$/i.exec(s);
-              if (tail) cut = tail.index;
-              if (!isUpper(s[0])) break;
-              push(out, start, start + cut, 'LOCATION', kind, 0.85);
-              break;
+          case 'facility': {
+            // walk back over the capitalised words in front of the keyword ("St. Mary's" + "Hospital")
+            let from = start;
+            let words = 0;
+            const back = /(?:^|[ \t])((?:\p{Lu}[\p{L}\w'’&.-]{0,30}|of|the|and|&|van|von|de|der|den|del|la|le|di|da))[ \t]$/u;
+            for (;;) {
+              const prev = back.exec(text.slice(Math.max(0, from - 34), from));
+              if (!prev || words >= 5) break;
+              const w = prev[1] ?? '';
+              from -= w.length + 1;
+              words++;
             }
-            push(out, start + offset, end, 'LOCATION', kind, 0.85);
+            // leading connectors and ordinary capitalised words ("The", "At") are not part of the name
+            let head = text.slice(from, start);
+            for (;;) {
+              const first = /^(\S+)\s+/.exec(head);
+              if (!first) break;
+              const w = (first[1] ?? '').toLowerCase().replace(/[.']/g, '');
+              if (/^(?:of|the|and|&)$/.test(w) || (dict.commonWords.has(w) && !/^(?:st|saint|general|memorial|community|regional|county|university|mercy|good|sacred|holy|children)$/.test(w))) {
+                from += first[0].length;
+                head = head.slice(first[0].length);
+              } else break;
+            }
+            if (from < start) {
+              push(out, from, end, 'LOCATION', kind, 0.85);
+              placeAfter(text, end, out);
+            }
+            break;
+          }
+          case 'facilityEs': {
+            let cut = s.length;
+            const tail = /(?:\s+(?:de|del|la|las|los|el|y))+$/i.exec(s);
+            if (tail) cut = tail.index;
+            push(out, start, start + cut, 'LOCATION', kind, 0.85);
             break;
           }
           case 'streetEs': {
@@ -394,8 +460,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
               const category = labelCategory(s);
               // a label only re-types numbers; a date after "Visit:" stays a date
               if (!(category === 'ID' && /^\d{1,2}[/.-]\d{1,2}/.test(value))) {
+                // the scan goes on inside the value: a phone's extension or a card's checksum still count
                 push(out, vs, vs + value.length, category, `label:${category.toLowerCase()}`, 0.95);
-                merged.lastIndex = vs + value.length;
               }
             }
             break;
@@ -407,6 +473,5 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             break;
         }
       }
-    },
-  };
+  }
 }

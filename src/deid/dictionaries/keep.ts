@@ -102,7 +102,7 @@ panama paraguay peru philippines poland portugal qatar romania russia rwanda sen
 slovenia somalia spain sudan sweden switzerland syria taiwan tanzania thailand togo tunisia turkey uganda
 ukraine uruguay uzbekistan venezuela vietnam yemen zambia zimbabwe usa america england scotland wales britain
 españa alemania francia italia marruecos rumanía rumania portugal argentina méxico perú inglaterra ecuador
-e-mail email
+e-mail email french
 `;
 
 /** All keep words, lower-cased, as one set per language. */
