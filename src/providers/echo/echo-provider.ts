@@ -55,18 +55,18 @@ export function createEchoProvider(options: EchoProviderOptions): Provider {
   return {
     id: options.id,
     kind: 'echo',
-    chat(outbound: Outbound<ChatRequest>, call: CallOptions): Promise<ChatResult> {
+    async chat(outbound: Outbound<ChatRequest>, call: CallOptions): Promise<ChatResult> {
       const request = openOutbound(options.id, outbound);
       checkCall(call);
       const content = JSON.stringify(request);
-      return Promise.resolve({
+      return {
         id: newCompletionId(),
         object: 'chat.completion',
         created: epochSeconds(),
         model: request.model,
         choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
         usage: usageOf(promptTokens(request), estimateTokens(content)),
-      });
+      };
     },
     async *chatStream(outbound: Outbound<ChatRequest>, call: CallOptions): AsyncGenerator<ChatDelta> {
       const request = openOutbound(options.id, outbound);
@@ -81,18 +81,18 @@ export function createEchoProvider(options: EchoProviderOptions): Provider {
       yield deltas.finish('stop');
       if (request.stream_options?.include_usage) yield deltas.usage(usageOf(promptTokens(request), estimateTokens(content)));
     },
-    embed(outbound: Outbound<EmbedRequest>, call: CallOptions): Promise<EmbedResult> {
+    async embed(outbound: Outbound<EmbedRequest>, call: CallOptions): Promise<EmbedResult> {
       const request = openOutbound(options.id, outbound);
       checkCall(call);
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       const dimensions = request.dimensions ?? options.dimensions ?? 256;
       const tokens = inputs.reduce((sum, input) => sum + estimateTokens(input), 0);
-      return Promise.resolve({
+      return {
         object: 'list',
         data: inputs.map((input, index) => ({ object: 'embedding', index, embedding: hashEmbedding(input, dimensions) })),
         model: request.model,
         usage: { prompt_tokens: tokens, total_tokens: tokens },
-      });
+      };
     },
     close: () => Promise.resolve(),
   };

@@ -53,6 +53,7 @@ export class CallScope {
   readonly #caller: AbortSignal;
   readonly #timer: NodeJS.Timeout;
   #deadlineHit = false;
+  #expired = false;
   readonly #onCallerAbort = (): void => this.#controller.abort(this.#caller.reason);
 
   constructor(call: CallOptions, limitMs?: number) {
@@ -67,6 +68,13 @@ export class CallScope {
     }, Math.max(0, this.deadlineMs - Date.now()));
   }
 
+  /** Ends the call as timed out: the vendor did not answer within the endpoint's timeout. */
+  expire(): void {
+    if (this.signal.aborted) return;
+    this.#expired = true;
+    this.#controller.abort(new Error('upstream timeout'));
+  }
+
   /** Milliseconds left before the deadline. */
   remainingMs(): number {
     return this.deadlineMs - Date.now();
@@ -77,6 +85,7 @@ export class CallScope {
     if (this.#deadlineHit || (this.signal.aborted && this.remainingMs() <= 0)) {
       return err instanceof GatewayError && err.code === 'provider_timeout' ? err : providerError('provider_timeout', { reason: 'deadline', cause: err });
     }
+    if (this.#expired) return providerError('provider_timeout', { reason: 'upstream_timeout', cause: err });
     if (this.#caller.aborted) return providerError('provider_unavailable', { reason: 'cancelled', cause: err });
     if (err instanceof GatewayError) return err;
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
@@ -122,6 +131,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     const remaining = scope.remainingMs();
     if (remaining <= 0) throw providerError('provider_timeout', { reason: 'deadline' });
     let response: Dispatcher.ResponseData;
+    // undici's own timers are coarse (up to a second late); this one bounds time to headers.
+    const headersTimer = setTimeout(() => scope.expire(), Math.min(options.timeoutMs, remaining));
     try {
       response = await pool.request({
         path: basePath + request.path,
@@ -129,11 +140,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         headers: request.headers,
         body: request.body,
         signal: scope.signal,
-        headersTimeout: Math.max(1, Math.min(options.timeoutMs, remaining)),
+        headersTimeout: options.timeoutMs + 1_000,
         bodyTimeout: options.timeoutMs,
       });
     } catch (err) {
       throw scope.classify(err);
+    } finally {
+      clearTimeout(headersTimer);
     }
     if (response.statusCode >= 300) {
       // Vendor error bodies can echo prompt text; they are drained, never kept.

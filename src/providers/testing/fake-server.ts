@@ -68,6 +68,8 @@ export interface RecordedRequest {
   /** Path with query string, as received. */
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
+  /** The client's source port: equal ports mean a reused (pooled) connection. */
+  readonly remotePort: number | undefined;
   readonly rawBody: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   readonly body: unknown;
@@ -206,7 +208,7 @@ export async function startFakeServer(wire: VendorWire): Promise<FakeVendorServe
     if (await wire.route?.(request, response, rawBody)) return;
     const body = parseJson(rawBody);
     const summary = wire.summarize(path, body);
-    requests.push({ method: request.method ?? '', path, headers: request.headers, rawBody, body, summary });
+    requests.push({ method: request.method ?? '', path, headers: request.headers, remotePort: request.socket.remotePort, rawBody, body, summary });
     notify();
     const reply = normaliseReply(queue.shift() ?? {});
     if (!wire.authorize(request, rawBody)) {
@@ -255,7 +257,8 @@ export async function startFakeServer(wire: VendorWire): Promise<FakeVendorServe
   const server = createServer((request, response) => {
     handle(request, response).catch(() => response.destroy());
   });
-  server.keepAliveTimeout = 1000;
+  // Long enough that undici (which subtracts a 2 s safety margin from the hint) reuses connections.
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

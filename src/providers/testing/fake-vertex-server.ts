@@ -91,7 +91,7 @@ export async function startFakeVertexServer(): Promise<FakeVertexServer> {
   const server = await startFakeServer({
     route: async (request, response, rawBody) => {
       if (request.method !== 'POST' || request.url !== '/token') return false;
-      tokenRequests.push({ method: 'POST', path: '/token', headers: request.headers, rawBody, body: undefined, summary: emptySummary });
+      tokenRequests.push({ method: 'POST', path: '/token', headers: request.headers, remotePort: request.socket.remotePort, rawBody, body: undefined, summary: emptySummary });
       const form = new URLSearchParams(rawBody);
       try {
         if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') throw new Error('grant');
