@@ -266,7 +266,15 @@ describe('toAnthropicMessage', () => {
   it('refuses tool arguments that are not a JSON object, and results without choices', () => {
     for (const args of ['{not json', '[1,2]', '"str"']) {
       const call = { id: 'c', type: 'function' as const, function: { name: 'f', arguments: args } };
-      expect(() => toAnthropicMessage(result({ role: 'assistant', content: null, tool_calls: [call] }, 'tool_calls'), 'm')).toThrow(GatewayError);
+      let caught: unknown;
+      try {
+        toAnthropicMessage(result({ role: 'assistant', content: null, tool_calls: [call] }, 'tool_calls'), 'm');
+      } catch (err) {
+        caught = err;
+      }
+      expect(isGatewayError(caught, 'provider_bad_response')).toBe(true);
+      // Nothing from the model's output may ride along, not even in the cause chain.
+      expect(isGatewayError(caught) && caught.cause).toBe(undefined);
     }
     expect(() => toAnthropicMessage({ ...result({ role: 'assistant', content: 'x' }), choices: [] }, 'm')).toThrow(GatewayError);
   });

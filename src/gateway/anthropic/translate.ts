@@ -281,9 +281,10 @@ function parseToolInput(args: string): Readonly<Record<string, unknown>> {
   let input: unknown;
   try {
     input = JSON.parse(args);
-  } catch (cause) {
+  } catch {
     // Anthropic clients expect an object; a model that produced broken JSON is a bad response.
-    throw new GatewayError('provider_bad_response', { cause, detail: { reason: 'tool_arguments_not_json' } });
+    // The SyntaxError is not kept as `cause`: V8 quotes part of the input in its message.
+    throw new GatewayError('provider_bad_response', { detail: { reason: 'tool_arguments_not_json' } });
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new GatewayError('provider_bad_response', { detail: { reason: 'tool_arguments_not_object' } });
