@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDb, parseStoreUrl } from './db.js';
+import { createTestFieldCrypto } from '../crypto/testing/memory-kms.js';
+import { createEncryptedTokenVault, type TokenVaultRepo as DeidRepo } from '../deid/token-vault.js';
+import type { PhiCategory } from '../deid/types.js';
+import { migrateToLatest } from './migrate.js';
+import { createTokenVaultRepo } from './repos/token-vault-repo.js';
 import { describeStoreContract } from './store.contract.js';
 
 describeStoreContract('SQLite in memory', async () => ({ db: createDb('sqlite::memory:', { baseDir: tmpdir() }) }));
@@ -31,5 +36,24 @@ describe('store urls', () => {
       expect((err as Error).message).not.toContain('hunter2');
     }
     expect(() => parseStoreUrl('sqlite:', '/x')).toThrow();
+  });
+});
+
+describe('fit with deid', () => {
+  it('the database vault repo is a deid TokenVaultRepo', async () => {
+    const db = createDb('sqlite::memory:', { baseDir: tmpdir() });
+    try {
+      await migrateToLatest(db);
+      const crypto = await createTestFieldCrypto();
+      const repo: DeidRepo = createTokenVaultRepo<PhiCategory>(db, crypto);
+      const vault = createEncryptedTokenVault({ repo, crypto });
+      const token = await vault.tokenize('conv-1', 'NAME', 'Jane Q. Doe');
+      expect(await vault.tokenize('conv-1', 'NAME', 'Jane Q. Doe')).toBe(token);
+      expect(await vault.lookup('conv-1', token)).toBe('Jane Q. Doe');
+      const rows = await db.selectFrom('token_vault').selectAll().execute();
+      expect(JSON.stringify(rows)).not.toContain('Jane');
+    } finally {
+      await db.destroy();
+    }
   });
 });

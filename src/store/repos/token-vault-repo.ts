@@ -19,21 +19,21 @@ import type { Database, TokenVaultTable } from '../schema.js';
 import type { RepoOptions } from './user-repo.js';
 
 /** One row, with the value only as ciphertext and blind index. `expiresAt` is epoch ms. */
-export interface TokenVaultRecord {
+export interface TokenVaultRecord<TType extends string = string> {
   readonly conversationId: string;
   readonly token: string;
-  readonly type: string;
+  readonly type: TType;
   readonly sequence: number;
   readonly valueIndex: string;
   readonly ciphertext: string;
   readonly expiresAt: number;
 }
 
-export interface TokenVaultEntry {
+export interface TokenVaultEntry<TType extends string = string> {
   readonly conversationId: string;
   readonly token: string;
   /** PHI category, e.g. `NAME`. */
-  readonly type: string;
+  readonly type: TType;
   /** Token number within (conversation, type). */
   readonly sequence: number;
   /** The real value. Encrypted before it reaches the database. */
@@ -41,17 +41,18 @@ export interface TokenVaultEntry {
   readonly expiresAt: number;
 }
 
-export interface TokenVaultRepo {
-  insert(record: TokenVaultRecord): Promise<'inserted' | 'conflict'>;
-  getByToken(conversationId: string, token: string): Promise<TokenVaultRecord | undefined>;
-  getByValueIndex(conversationId: string, valueIndex: string): Promise<TokenVaultRecord | undefined>;
-  maxSequence(conversationId: string, type: string): Promise<number>;
+/** `TType` narrows the category type (deid passes its `PhiCategory`); rows are trusted to hold only those. */
+export interface TokenVaultRepo<TType extends string = string> {
+  insert(record: TokenVaultRecord<TType>): Promise<'inserted' | 'conflict'>;
+  getByToken(conversationId: string, token: string): Promise<TokenVaultRecord<TType> | undefined>;
+  getByValueIndex(conversationId: string, valueIndex: string): Promise<TokenVaultRecord<TType> | undefined>;
+  maxSequence(conversationId: string, type: TType): Promise<number>;
   setExpiry(conversationId: string, token: string, expiresAt: number): Promise<void>;
   deleteExpired(now?: number): Promise<number>;
   deleteConversation(conversationId: string): Promise<number>;
 
   /** Encrypts and stores a mapping; `conflict` if the token or the value already has a row in the conversation. */
-  put(entry: TokenVaultEntry): Promise<'inserted' | 'conflict'>;
+  put(entry: TokenVaultEntry<TType>): Promise<'inserted' | 'conflict'>;
   /** The value behind a token, or undefined if absent or expired. */
   get(conversationId: string, token: string): Promise<string | undefined>;
   /** The token already issued for a value, or undefined if none (or expired). */
@@ -71,23 +72,27 @@ export function tokenVaultContext(conversationId: string, token: string): FieldC
   return { ...tokenVaultField, rowId: `${conversationId}/${token}` };
 }
 
-export function createTokenVaultRepo(db: Kysely<Database>, crypto: FieldCrypto, options: TokenVaultRepoOptions = {}): TokenVaultRepo {
+export function createTokenVaultRepo<TType extends string = string>(
+  db: Kysely<Database>,
+  crypto: FieldCrypto,
+  options: TokenVaultRepoOptions = {},
+): TokenVaultRepo<TType> {
   const now = options.now ?? Date.now;
   const dataClass = options.dataClass ?? 'vault';
   const valueIndexOf = (conversationId: string, value: string): string =>
     crypto.blindIndex(`${conversationId}\u0000${value}`, 'token-vault-value');
 
-  const toRecord = (row: Selectable<TokenVaultTable>): TokenVaultRecord => ({
+  const toRecord = (row: Selectable<TokenVaultTable>): TokenVaultRecord<TType> => ({
     conversationId: row.conversation_hash,
     token: row.token,
-    type: row.type,
+    type: row.type as TType,
     sequence: Number(row.sequence),
     valueIndex: row.value_index,
     ciphertext: row.value_enc,
     expiresAt: Number(row.expires_at),
   });
 
-  const insert = async (record: TokenVaultRecord): Promise<'inserted' | 'conflict'> => {
+  const insert = async (record: TokenVaultRecord<TType>): Promise<'inserted' | 'conflict'> => {
     // DO NOTHING without a target covers both unique keys: (conversation, token) and (conversation, value).
     const result = await db
       .insertInto('token_vault')
@@ -105,7 +110,7 @@ export function createTokenVaultRepo(db: Kysely<Database>, crypto: FieldCrypto, 
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? 'inserted' : 'conflict';
   };
 
-  const getByToken = async (conversationId: string, token: string): Promise<TokenVaultRecord | undefined> => {
+  const getByToken = async (conversationId: string, token: string): Promise<TokenVaultRecord<TType> | undefined> => {
     const row = await db
       .selectFrom('token_vault')
       .selectAll()
@@ -115,7 +120,7 @@ export function createTokenVaultRepo(db: Kysely<Database>, crypto: FieldCrypto, 
     return row === undefined ? undefined : toRecord(row);
   };
 
-  const getByValueIndex = async (conversationId: string, valueIndex: string): Promise<TokenVaultRecord | undefined> => {
+  const getByValueIndex = async (conversationId: string, valueIndex: string): Promise<TokenVaultRecord<TType> | undefined> => {
     const row = await db
       .selectFrom('token_vault')
       .selectAll()
