@@ -21,3 +21,6 @@ net.Server.prototype.listen = function (...args) {
   }
   return listen.apply(this, args);
 };
+
+// Under --cpu-prof the profile is written only on a normal exit, and the peer has no SIGTERM handler.
+if (process.execArgv.includes('--cpu-prof')) process.once('SIGTERM', () => process.exit(0));

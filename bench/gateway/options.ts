@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly smoke: boolean;
   /** The phigate CLI script to start (PHIGATE_CLI), e.g. another build; default `bin/phigate.js`. */
   readonly phigateCli: string | undefined;
+  /** PROFILE=1: gateways run with `--cpu-prof`, profiles written beside the results (the profiler slows them). */
+  readonly profile: boolean;
 }
 
 /** Thrown for a knob that cannot be understood; the message names the variable and the value. */
@@ -68,7 +70,7 @@ function pick<T extends string>(name: string, raw: string | undefined, allowed: 
 
 /**
  * Reads the knobs: DURATION, ROUNDS, CONC, BODIES, TARGETS, LOADGEN, TTFB_N, WARMUP,
- * MAX_MINUTES, PHIGATE_CLI and SMOKE=1 (2 s cells, one round, shorter probe and warm-up; explicit knobs
+ * MAX_MINUTES, PHIGATE_CLI, PROFILE=1 and SMOKE=1 (2 s cells, one round, shorter probe and warm-up; explicit knobs
  * still win). `direct` is always measured, since every added figure is relative to it.
  *
  * @example
@@ -101,6 +103,7 @@ export function parseOptions(env: Readonly<Record<string, string | undefined>>):
     maxMinutes,
     smoke,
     phigateCli: env['PHIGATE_CLI']?.trim() || undefined,
+    profile: env['PROFILE'] === '1' || env['PROFILE'] === 'true',
   };
 }
 

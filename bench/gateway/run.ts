@@ -89,10 +89,12 @@ const mockPort = Number((await mock.waitForLine(/^LISTENING (\d+)$/m, 30_000).ca
   return shutdown(1);
 }))[1]);
 
+const gatewayNodeFlags = options.profile ? ['--cpu-prof', '--cpu-prof-dir', join(outDir, 'profiles')] : [];
+if (options.profile) say(`bench:gateway: PROFILE=1, gateways write CPU profiles to ${join(outDir, 'profiles')} on exit (figures are slowed by the profiler)`);
 const unavailable: { target: TargetName; reason: string }[] = [];
 for (const name of options.targets) {
   say(`starting ${name} …`);
-  const started = await startTarget(name, { registry, mockPort, say, phigateCli: options.phigateCli });
+  const started = await startTarget(name, { registry, mockPort, say, phigateCli: options.phigateCli, gatewayNodeFlags });
   if (started.ok) {
     running.push(started.target);
     say(`  ${name}: ${started.target.detail} at ${started.target.url}`);
@@ -213,7 +215,7 @@ const header: RunHeader = {
   loadgen: options.loadgen === 'wrk' ? 'wrk (1 thread)' : `autocannon ${(JSON.parse(readFileSync(join(HERE, '..', '..', 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string }).version} (own process)`,
   settings:
     `targets: ${running.map((t) => `${t.name} (${t.detail})`).join(', ')} · ${options.rounds} round(s) × ${options.durationSec} s · concurrency ${options.concurrencies.join('/')} · ` +
-    `bodies ${options.bodies.join(', ')} · probe ${options.ttfbRequests}/target/body${options.smoke ? ' · SMOKE' : ''}`,
+    `bodies ${options.bodies.join(', ')} · probe ${options.ttfbRequests}/target/body${options.smoke ? ' · SMOKE' : ''}${options.profile ? ' · PROFILE (slowed by the profiler)' : ''}`,
   loadavg: loadavg()
     .map((v) => v.toFixed(2))
     .join(' '),

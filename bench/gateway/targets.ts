@@ -53,6 +53,8 @@ export interface StartContext {
   readonly say: (line: string) => void;
   /** The phigate CLI script; default `bin/phigate.js` of this checkout. */
   readonly phigateCli?: string | undefined;
+  /** Extra Node flags for gateway processes (e.g. `--cpu-prof`); never for the mock or the load generator. */
+  readonly gatewayNodeFlags?: readonly string[];
 }
 
 /** Starts one target; never throws for a target that fails to start. */
@@ -95,8 +97,8 @@ function reasonFrom(child: ManagedChild, error: unknown): Error {
   return new Error(`${error instanceof Error ? error.message : String(error)}${detail ? ` (${detail})` : ''}`);
 }
 
-async function startMinUndici({ registry, mockPort }: StartContext): Promise<RunningTarget> {
-  const child = registry.spawn('min-undici', process.execPath, ['--import', 'tsx', join(HERE, 'min-undici.ts'), '0', `http://127.0.0.1:${mockPort}`], { cwd: REPO_ROOT });
+async function startMinUndici({ registry, mockPort, gatewayNodeFlags = [] }: StartContext): Promise<RunningTarget> {
+  const child = registry.spawn('min-undici', process.execPath, [...gatewayNodeFlags, '--import', 'tsx', join(HERE, 'min-undici.ts'), '0', `http://127.0.0.1:${mockPort}`], { cwd: REPO_ROOT });
   try {
     const match = await child.waitForLine(/^LISTENING (\d+)$/m, 30_000);
     return { name: 'min-undici', url: `http://127.0.0.1:${match[1]}/v1/chat/completions`, headers: { authorization: 'Bearer sk-mock' }, pid: child.pid, detail: 'node:http + undici Pool', stop: () => child.stop() };
@@ -115,11 +117,11 @@ function ensurePortkeyInstalled(say: (line: string) => void): void {
   if (result.status !== 0 || !existsSync(PORTKEY_SERVER)) throw new Error(`npm ci --prefix ${PEER_DIR} failed (exit ${String(result.status ?? result.signal)})`);
 }
 
-async function startPortkey({ registry, mockPort, say }: StartContext): Promise<RunningTarget> {
+async function startPortkey({ registry, mockPort, say, gatewayNodeFlags = [] }: StartContext): Promise<RunningTarget> {
   ensurePortkeyInstalled(say);
   const version = (JSON.parse(readFileSync(join(PEER_DIR, 'node_modules', '@portkey-ai', 'gateway', 'package.json'), 'utf8')) as { version: string }).version;
   const port = await freePort();
-  const child = registry.spawn('portkey', process.execPath, ['--import', join(HERE, 'force-loopback.mjs'), PORTKEY_SERVER, `--port=${port}`, '--headless'], {
+  const child = registry.spawn('portkey', process.execPath, [...gatewayNodeFlags, '--import', join(HERE, 'force-loopback.mjs'), PORTKEY_SERVER, `--port=${port}`, '--headless'], {
     cwd: PEER_DIR,
     env: { ...process.env, NODE_ENV: 'production' },
   });
@@ -169,7 +171,7 @@ export function benchConfig(original: unknown, port: number, mockPort: number): 
   };
 }
 
-async function startPhigate({ registry, mockPort, phigateCli }: StartContext): Promise<RunningTarget> {
+async function startPhigate({ registry, mockPort, phigateCli, gatewayNodeFlags = [] }: StartContext): Promise<RunningTarget> {
   const cli = resolve(phigateCli ?? join(REPO_ROOT, 'bin', 'phigate.js'));
   if (!existsSync(cli)) throw new Error(`no phigate CLI at ${cli}`);
   // A fresh path inside a private temporary folder, so init never meets an existing state folder.
@@ -203,7 +205,7 @@ async function startPhigate({ registry, mockPort, phigateCli }: StartContext): P
     const port = await freePort();
     writeFileSync(configPath, stringify(benchConfig(parse(readFileSync(configPath, 'utf8')), port, mockPort)));
 
-    const serve = registry.spawn('phigate', process.execPath, [cli, 'serve', '--home', home], { cwd: REPO_ROOT });
+    const serve = registry.spawn('phigate', process.execPath, [...gatewayNodeFlags, cli, 'serve', '--home', home], { cwd: REPO_ROOT });
     try {
       await waitForHealth(`http://127.0.0.1:${port}/healthz`, 60_000, () => serve.process.exitCode === null && serve.process.signalCode === null);
     } catch (error) {
