@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../kernel/errors.js';
 import type { ChatDelta, ChatRequest, ChatResult } from '../../providers/types.js';
@@ -69,8 +70,11 @@ function scriptedDeltas(model: string): ChatDelta[] {
   return [c({ role: 'assistant', content: '' }), ...pieces.map((piece) => c({ content: piece })), c({}, 'stop'), usage];
 }
 
+/** Deltas the next `model: "generated"` call streams, set by the property test. */
+let generated: ChatDelta[] = [];
+
 async function* upstream(model: string): AsyncGenerator<ChatDelta> {
-  const deltas = scriptedDeltas(model);
+  const deltas = model === 'generated' ? generated : scriptedDeltas(model);
   for (const [index, delta] of deltas.entries()) {
     if (model === 'fail-mid-stream' && index === 3) throw new GatewayError('provider_unavailable');
     yield delta;
@@ -252,5 +256,58 @@ describe('@anthropic-ai/sdk against our translation', () => {
     );
     expect(failure).toBeInstanceOf(Anthropic.APIError);
     expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'api_error', code: 'provider_unavailable' } });
+  });
+});
+
+describe('@anthropic-ai/sdk reassembles any generated stream', () => {
+  const toolName = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+  const input = fc
+    .dictionary(
+      fc.string({ maxLength: 8 }).filter((key) => key !== '__proto__'),
+      fc.jsonValue({ maxDepth: 2 }),
+      { maxKeys: 4 },
+    )
+    .map((value) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>);
+  type Piece = { kind: 'text'; text: string } | { kind: 'tool'; name: string; input: Record<string, unknown>; cuts: number[] };
+  const piece: fc.Arbitrary<Piece> = fc.oneof(
+    fc.record({ kind: fc.constant('text' as const), text: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }) }),
+    fc.record({ kind: fc.constant('tool' as const), name: toolName, input, cuts: fc.array(fc.nat(200), { maxLength: 4 }) }),
+  );
+
+  it('text and tool_use input come out of finalMessage() as they went in', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { minLength: 1, maxLength: 6 }), async (pieces) => {
+        const base = { id: 'chatcmpl-gen', object: 'chat.completion.chunk' as const, created: 1, model: 'upstream' };
+        const deltas: ChatDelta[] = [];
+        const expected: Anthropic.Messages.ContentBlock[] = [];
+        let toolIndex = 0;
+        for (const p of pieces) {
+          if (p.kind === 'text') {
+            deltas.push({ ...base, choices: [{ index: 0, delta: { content: p.text }, finish_reason: null }] });
+            const last = expected.at(-1);
+            if (last?.type === 'text') last.text += p.text;
+            else expected.push({ type: 'text', text: p.text, citations: null });
+            continue;
+          }
+          const index = toolIndex++;
+          const json = JSON.stringify(p.input);
+          const cuts = [...new Set([0, ...p.cuts.map((cut) => Math.min(cut, json.length)), json.length])].sort((a, b) => a - b);
+          deltas.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: `toolu_${index}`, type: 'function', function: { name: p.name, arguments: '' } }] }, finish_reason: null }] });
+          for (let i = 1; i < cuts.length; i += 1) {
+            deltas.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: json.slice(cuts[i - 1], cuts[i]) } }] }, finish_reason: null }] });
+          }
+          expected.push({ type: 'tool_use', id: `toolu_${index}`, name: p.name, input: p.input } as Anthropic.Messages.ToolUseBlock);
+        }
+        deltas.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: toolIndex > 0 ? 'tool_calls' : 'stop' }] });
+        generated = deltas;
+        const message = await client.messages.stream({ model: 'generated', max_tokens: 256, messages: [{ role: 'user', content: 'go' }] }).finalMessage();
+        // The SDK snapshot keeps whatever fields our content_block_start carried; compare content only.
+        const got = message.content.map((block) => (block.type === 'text' ? { type: 'text', text: block.text } : block.type === 'tool_use' ? { type: 'tool_use', id: block.id, name: block.name, input: block.input } : block));
+        const want = expected.map((block) => (block.type === 'text' ? { type: 'text', text: block.text } : block));
+        expect(got).toEqual(want);
+        expect(message.stop_reason).toBe(toolIndex > 0 ? 'tool_use' : 'end_turn');
+      }),
+      { numRuns: 40 },
+    );
   });
 });
