@@ -23,7 +23,13 @@ import { systemClock } from './kernel/clock.js';
 import { configFileName } from './kernel/home.js';
 import { uuidv7 } from './kernel/ids.js';
 import { createProviders } from './providers/registry.js';
+import { createDeidEngine } from './deid/detect.js';
+import { createDeidentifier } from './deid/deidentify.js';
+import { createEncryptedTokenVault } from './deid/token-vault.js';
+import { deidPolicies } from './deid/transforms/apply.js';
+import type { PhiCategory } from './deid/types.js';
 import { createEndpointDirectory } from './registry/endpoints.js';
+import { createTokenVaultRepo } from './store/repos/token-vault-repo.js';
 import { openStore, type OpenedStore } from './store/store.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -155,6 +161,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     },
     onFailure: (err) => logger.error({ err }, 'audit commit failed'),
   });
+  const vault = createEncryptedTokenVault({ repo: createTokenVaultRepo<PhiCategory>(store.db, store.fieldCrypto), crypto: store.fieldCrypto, ttlMs: config.deid.tokenTtlMs });
+  const deidentifier = createDeidentifier({
+    detector: createDeidEngine({ language: config.deid.language }),
+    policy: deidPolicies[config.deid.policy],
+    vault,
+    // Surrogate and date-shift secrets derive from the KMS-held index key, so no separate secret is stored.
+    key: store.fieldCrypto.blindIndex('deid-transform-key', 'deid'),
+  });
   let shuttingDown = false;
   const app = buildApp({
     config,
@@ -170,6 +184,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     endpoints: createEndpointDirectory(config.endpoints, providers),
     keyedHash: (value, purpose) => store.fieldCrypto.blindIndex(value, purpose),
     instanceId: `${hostname()}:${process.pid}`,
+    deid: { deidentifier, vault },
     isReady: async () => {
       if (shuttingDown) return false;
       await store.users.findById('readiness-probe');

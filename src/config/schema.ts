@@ -143,6 +143,19 @@ export const configSchema = z
         writeTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
       })
       .prefault({}),
+    deid: z
+      .strictObject({
+        /**
+         * How free text is de-identified before it goes to an endpoint not cleared for PHI.
+         * `tokens` and `redact` are Safe Harbor methods; `surrogates` and `date-shift` are
+         * pseudonymisation, which the egress check allows only to PHI-cleared endpoints.
+         */
+        policy: z.enum(['tokens', 'redact', 'generalise', 'surrogates', 'date-shift']).default('tokens'),
+        language: z.enum(['en', 'es']).default('en'),
+        /** How long token ↔ value mappings are kept for re-identification. */
+        tokenTtlMs: z.number().int().min(60_000).max(30 * 86_400_000).default(86_400_000),
+      })
+      .prefault({}),
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

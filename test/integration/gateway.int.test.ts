@@ -120,11 +120,32 @@ describe('OpenAI SDK through the gateway', () => {
     expect(models.data.map((m) => m.id).sort()).toEqual(['clinical-llm', 'echo', 'gpt-4o']);
   });
 
-  it('refuses raw PHI to an endpoint without a BAA before anything is sent', async () => {
+  it('de-identifies what goes to an endpoint without a BAA and re-identifies the answer', async () => {
+    const note = 'Patient John Smith (MRN 84736251) was seen on 03/04/2021; call him at 617-555-0123.';
+    upstream.script({ text: 'Please follow up with [NAME_1] by phone.' });
+    const completion = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: note }] });
+    const sent = upstream.requests.at(-1)?.rawBody ?? '';
+    for (const identifier of ['John', 'Smith', '84736251', '03/04/2021', '617-555-0123']) expect(sent).not.toContain(identifier);
+    expect(sent).toContain('[NAME_1]');
+    expect(completion.choices[0]?.message.content).toBe('Please follow up with John Smith by phone.');
+  });
+
+  it('re-identifies a token split across streamed chunks', async () => {
+    upstream.script({ text: 'Discussed results with [NAME_1] today.', chunkChars: 3 });
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'Dr. Maria Gonzalez reviewed the MRI.' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(upstream.requests.at(-1)?.rawBody).not.toContain('Gonzalez');
+    expect(text).toBe('Discussed results with Maria Gonzalez today.');
+  });
+
+  it('refuses images to an endpoint without a BAA before anything is sent', async () => {
     const before = upstream.requests.length;
-    const err = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const err = await openai.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('no_baa_covered_endpoint');
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('phi_egress_denied');
     expect(upstream.requests.length).toBe(before);
   });
 

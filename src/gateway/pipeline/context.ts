@@ -8,6 +8,9 @@ import type { AuditWriter } from '../../audit/writer.js';
 import type { ApiKeyAuthenticator } from '../../auth/api-keys.js';
 import type { Principal } from '../../auth/principal.js';
 import type { EndpointConfig, PhigateConfig } from '../../config/schema.js';
+import type { Deidentifier } from '../../deid/deidentify.js';
+import type { TokenVault } from '../../deid/token-vault.js';
+import type { PhiCategory } from '../../deid/types.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { OutboundForm } from '../../policy/outbound.js';
 import type { Provider } from '../../providers/provider.js';
@@ -30,6 +33,8 @@ export interface GatewayDeps {
   readonly keyedHash: (value: string, purpose: string) => string;
   /** This gateway instance's name, recorded in every audit event. */
   readonly instanceId: string;
+  /** De-identification for endpoints not cleared for PHI, and the vault its tokens live in. */
+  readonly deid: { readonly deidentifier: Deidentifier; readonly vault: TokenVault };
 }
 
 /** Facts about the HTTP request, gathered once by the route. */
@@ -75,6 +80,10 @@ interface ContextBase {
   /** The endpoint that answered. */
   servedBy?: RouteTarget;
   form?: OutboundForm;
+  /** Keyed hash scoping de-identification tokens; set when the payload was de-identified. */
+  conversationId?: string;
+  /** PHI categories found and transformed, with counts (never values). */
+  phiFound?: Partial<Record<PhiCategory, number>>;
   /** True once the disclosure record is durable; from then on a vendor may be called. */
   disclosureRecorded?: boolean;
   result?: PipelineResult;
