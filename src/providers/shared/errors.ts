@@ -72,3 +72,15 @@ export function errorForStatus(status: number, headers: Readonly<Record<string, 
 export function badResponse(reason: string, cause?: unknown): GatewayError {
   return providerError('provider_bad_response', { reason, ...(cause === undefined ? {} : { cause }) });
 }
+
+/**
+ * Whether a failed call may move on to a fallback endpoint (of equal PHI clearance — the
+ * caller's egress step must re-seal the payload for it). Rejections are the request's fault
+ * and cancellations the caller's, so neither falls back.
+ */
+export function shouldFallBack(err: unknown): boolean {
+  if (!(err instanceof GatewayError)) return false;
+  if (err.code === 'provider_rejected') return false;
+  if (err.code === 'provider_unavailable' && err.detail?.reason === 'cancelled') return false;
+  return err.code === 'provider_unavailable' || err.code === 'provider_timeout' || err.code === 'provider_rate_limited' || err.code === 'provider_bad_response';
+}

@@ -87,3 +87,16 @@ describe('pooled upstream client', () => {
     }
   });
 });
+
+describe('fallback eligibility', () => {
+  it('falls back on outages, timeouts, rate limits and unreadable answers, never on rejections or cancellations', async () => {
+    const { shouldFallBack, providerError } = await import('./errors.js');
+    expect(shouldFallBack(providerError('provider_unavailable', { reason: 'upstream_error' }))).toBe(true);
+    expect(shouldFallBack(providerError('provider_timeout'))).toBe(true);
+    expect(shouldFallBack(providerError('provider_rate_limited'))).toBe(true);
+    expect(shouldFallBack(providerError('provider_bad_response'))).toBe(true);
+    expect(shouldFallBack(providerError('provider_rejected'))).toBe(false);
+    expect(shouldFallBack(providerError('provider_unavailable', { reason: 'cancelled' }))).toBe(false);
+    expect(shouldFallBack(new Error('x'))).toBe(false);
+  });
+});
