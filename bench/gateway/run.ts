@@ -91,7 +91,7 @@ const mockPort = Number((await mock.waitForLine(/^LISTENING (\d+)$/m, 30_000).ca
 
 const gatewayNodeFlags = options.profile ? ['--cpu-prof', '--cpu-prof-dir', join(outDir, 'profiles')] : [];
 if (options.profile) say(`bench:gateway: PROFILE=1, gateways write CPU profiles to ${join(outDir, 'profiles')} on exit (figures are slowed by the profiler)`);
-const unavailable: { target: TargetName; reason: string }[] = [];
+const unavailable: { target: TargetName; problem: string }[] = [];
 for (const name of options.targets) {
   say(`starting ${name} …`);
   const started = await startTarget(name, { registry, mockPort, say, phigateCli: options.phigateCli, gatewayNodeFlags });
@@ -99,7 +99,7 @@ for (const name of options.targets) {
     running.push(started.target);
     say(`  ${name}: ${started.target.detail} at ${started.target.url}`);
   } else {
-    unavailable.push({ target: name, reason: started.reason });
+    unavailable.push({ target: name, problem: `could not start: ${started.reason}` });
     say(`  ${name} could not start: ${started.reason}`);
   }
 }
@@ -122,7 +122,7 @@ for (const target of [...running]) {
     }
     if (problem) {
       say(`  ${target.name} failed its sanity check: ${problem}`);
-      unavailable.push({ target: target.name, reason: `sanity check failed: ${problem}` });
+      unavailable.push({ target: target.name, problem: `failed its sanity check: ${problem}` });
       running.splice(running.indexOf(target), 1);
       await target.stop();
       break;
@@ -158,7 +158,14 @@ rounds: for (let round = 1; round <= options.rounds; round++) {
           break rounds;
         }
         cellNo++;
+        if (!running.includes(target)) continue;
         const gw0 = target.pid === null ? null : readCpuMs(target.pid);
+        if (target.pid !== null && gw0 === null) {
+          say(`[${cellNo}/${totalCells}] ${target.name} is no longer running; dropping it from the rest of the run`);
+          unavailable.push({ target: target.name, problem: 'exited during the run; later cells are missing (see servers.log)' });
+          running.splice(running.indexOf(target), 1);
+          continue;
+        }
         const mock0 = readCpuMs(mock.pid);
         try {
           const figures = await runLoad(registry, options.loadgen, { url: target.url, body: bodyOf(body), headers: target.headers, connections: concurrency, durationSec: options.durationSec }, outDir);

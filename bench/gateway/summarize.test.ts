@@ -145,7 +145,7 @@ describe('renderMarkdown', () => {
   it('names targets that could not start and lists cells in the requested target order', () => {
     const summaries = summarizeCells([cell('portkey', '1k', 1, 1), cell('direct', '1k', 1, 1), cell('min-undici', '1k', 1, 1)]);
     const text = renderMarkdown(
-      { date: 'd', node: 'v20', cpus: 2, cpuModel: 'cpu', loadgen: 'autocannon', settings: 's', loadavg: '0', unavailable: [{ target: 'phigate', reason: 'init failed' }] },
+      { date: 'd', node: 'v20', cpus: 2, cpuModel: 'cpu', loadgen: 'autocannon', settings: 's', loadavg: '0', unavailable: [{ target: 'phigate', problem: 'could not start: init failed' }] },
       summaries,
       [],
       ['direct', 'min-undici', 'phigate', 'portkey'],

@@ -203,8 +203,8 @@ export interface RunHeader {
   readonly loadgen: string;
   readonly settings: string;
   readonly loadavg: string;
-  /** Targets that were asked for but could not run, with the reason. */
-  readonly unavailable: readonly { target: TargetName; reason: string }[];
+  /** Targets asked for but not (fully) measured; `problem` reads after the name, e.g. "could not start: …". */
+  readonly unavailable: readonly { target: TargetName; problem: string }[];
 }
 
 /** The whole report as markdown: header, goals, the per-cell table and the probe table. */
@@ -214,7 +214,7 @@ export function renderMarkdown(header: RunHeader, summaries: readonly CellSummar
   out.push(`- ${header.date} · node ${header.node} · ${header.cpus} CPUs (${header.cpuModel}) · load: ${header.loadgen}`);
   out.push(`- ${header.settings}`);
   out.push(`- load average: ${header.loadavg}`);
-  for (const { target, reason } of header.unavailable) out.push(`- **${target} could not start: ${reason}**`);
+  for (const { target, problem } of header.unavailable) out.push(`- **${target} ${problem}**`);
   out.push('', '### Goals (issue 2, item 11; phigate with authentication and a durable audit record per request)', '');
   out.push('| goal | measured (worst body) | met |', '|---|---|---|');
   for (const goal of checkGoals(summaries, ttfb)) out.push(`| ${goal.goal} | ${goal.measured} | ${goal.met === null ? '–' : goal.met ? 'yes' : 'no'} |`);
