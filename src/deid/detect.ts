@@ -34,6 +34,10 @@ interface Pack {
 
 /** Builds an engine; building takes a few hundred milliseconds, so build once and reuse it. */
 export function createDeidEngine(options: DeidEngineOptions = {}): DeidEngine {
+  const seedStop = (language: 'en' | 'es', word: string): boolean => {
+    const d = loadDictionaries(language);
+    return d.commonWords.has(word) || d.keep.has(word);
+  };
   const packs = new Map<'en' | 'es', Pack>();
   const maxChars = options.maxChars ?? maxDetectChars;
   function pack(language: 'en' | 'es'): Pack {
@@ -51,14 +55,18 @@ export function createDeidEngine(options: DeidEngineOptions = {}): DeidEngine {
       if (typeof text !== 'string') throw new GatewayError('invalid_request', { detail: { reason: 'text_not_a_string' } });
       if (text.length > maxChars) throw new GatewayError('request_too_large', { detail: { limit_chars: maxChars, length_chars: text.length } });
       if (text.length === 0) return [];
-      const p = pack(detectOptions.language ?? options.language ?? 'en');
+      const language = detectOptions.language ?? options.language ?? 'en';
+      const p = pack(language);
       const raw: Span[] = [];
       p.patterns.detect(text, raw);
       // names found by labels seed the document-level propagation of the name detector
       const seeds = new Set<string>();
       for (const s of raw) {
         if (s.type !== 'NAME') continue;
-        for (const w of text.slice(s.start, s.end).split(/[^\p{L}\p{M}'’-]+/u)) if (w.length >= 3) seeds.add(w.toLowerCase());
+        for (const w of text.slice(s.start, s.end).split(/[^\p{L}\p{M}'’-]+/u)) {
+          const lower = w.toLowerCase();
+          if (w.length >= 3 && !seedStop(language, lower)) seeds.add(lower);
+        }
       }
       p.names.detect(text, raw, seeds);
       if (detectOptions.knownPhi) detectKnownPhi(text, detectOptions.knownPhi, raw);

@@ -70,6 +70,7 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
     }
     if (dict.commonWords.has(lower)) return kinds.word;
     if (clinicalEnding.test(lower) || productCase.test(word)) return kinds.word;
+    if (lower.includes('-') && lower.split('-').some((part) => dict.commonWords.has(part) || dict.keep.has(part))) return kinds.word;
     return kinds.unknown;
   }
 
@@ -168,14 +169,14 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         }
         const prev = tokens[i - 1];
         // a title or a trigger word: the capitalised run after it is a name whatever its words
-        const titled = prev !== undefined && titles.has(prev.lower) && t.cap && t.start - prev.end <= 3;
+        const titled = prev !== undefined && titles.has(prev.lower) && t.cap && t.start - prev.end <= 3 && (t.kind !== kinds.word || t.end - t.start <= 4 || nameish(tokens[i + 1] ?? t));
         const triggered = prev !== undefined && triggers.has(prev.lower) && t.start - prev.end <= 2 && (t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak);
         // "Last, First": a comma between two name words, one of them a known first name or followed by a verb
         if (t.kind === kinds.unknown || t.kind === kinds.weak || t.kind === kinds.strong) {
           const next = tokens[i + 1];
           if (next && next.cap && (next.kind === kinds.strong || next.kind === kinds.weak || next.kind === kinds.unknown) && next.start - t.end === 2 && text.charCodeAt(t.end) === 44) {
             const verb = /^\s*(?:was|is|has|had|presents|presented|returns|returned|reports|states|denies)\b/.test(text.slice(next.end, next.end + 12));
-            if (verb || (dict.firstNames.has(next.lower) && (t.kind !== kinds.weak || next.kind === kinds.strong))) {
+            if (verb || (dict.firstNames.has(next.lower) && t.kind !== kinds.weak)) {
               isName[i] = 1;
               isName[i + 1] = 1;
               commaJoin.add(i);
@@ -184,7 +185,11 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
             }
           }
         }
-        if (titled || triggered || t.kind === kinds.strong) {
+        // two ambiguous words that read as first name + surname ("John Smith": both are also words)
+        const pairNext = tokens[i + 1];
+        const pair = t.kind === kinds.weak && dict.firstNames.has(t.lower) && pairNext !== undefined && pairNext.cap &&
+          (pairNext.kind === kinds.weak || pairNext.kind === kinds.strong) && dict.lastNames.has(pairNext.lower) && adjacent(text, t, pairNext);
+        if (titled || triggered || pair || t.kind === kinds.strong) {
           if (!titled && triggered && t.kind !== kinds.strong) {
             // a trigger needs a name-looking word: an unknown capitalised word at a sentence start is not enough
             const before = text.slice(Math.max(0, t.start - 3), t.start);
@@ -233,7 +238,7 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
       if (found.size > 0) {
         for (let i = 0; i < n; i++) {
           const t = tokens[i];
-          if (t && !isName[i] && t.cap && t.kind !== kinds.keep && found.has(t.lower)) isName[i] = 2;
+          if (t && !isName[i] && t.cap && t.kind !== kinds.keep && t.kind !== kinds.word && found.has(t.lower)) isName[i] = 2;
         }
       }
       // places

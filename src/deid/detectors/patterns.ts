@@ -97,12 +97,12 @@ export function casedAlternatives(language: Language, dict: Dictionaries): Alter
     { name: 'facility', source: `(?:${cased(facilityWords)})(?![a-z])` },
   ];
   if (language === 'es') {
-    list.push({
+    list.unshift({
       name: 'streetEs',
       source:
         "(?<![\\w])(?:[Cc]alle|[Cc]/|[Aa]vda\\.?|[Aa]venida|[Pp]laza|[Pp]za\\.?|[Pp]aseo|[Cc]amino|[Cc]arretera|[Cc]tra\\.?|[Rr]onda|[Tt]raves[ií]a|[Uu]rbanizaci[oó]n|[Uu]rb\\.|[Pp]asaje|[Gg]lorieta|[Rr]ambla)\\s{0,3}(?:[A-Za-zÀ-ÿ.'/-]{1,30}\\s{1,3}){0,6}\\d{1,5}(?:[-/ ,]{1,2}[0-9A-Za-zº°ª]{1,6}){0,4}",
     });
-    list.push({
+    list.unshift({
       name: 'facilityEs',
       source: "(?<![\\w])(?:Hospital|Centro de Salud|Centro de salud|Cl[ií]nica|Complejo Hospitalario|Centro M[eé]dico|Fundaci[oó]n|Servicio de Salud)(?:\\s{1,3}(?:(?:de|del|la|las|los|el|y)\\s{1,3})?[A-ZÀ-Ý][\\wÀ-ÿ'.-]{1,30}){1,6}",
     });
@@ -228,7 +228,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
     const t = townAfter.exec(text);
     if (!t || t[1] === undefined) return;
     const words = t[1].split(' ');
-    if (words.every((w) => dict.commonWords.has(w.toLowerCase()) || dict.keep.has(w.toLowerCase()))) return;
+    // right after an address a capitalised word is its town even when it is also a word ("Emporia")
+    if (words.every((w) => dict.keep.has(w.toLowerCase()) || /^(?:The|This|That|He|She|They|We|His|Her|Patient|Apt|Suite|Unit)$/.test(w))) return;
     const s0 = at + t[0].length - t[1].length;
     push(out, s0, s0 + t[1].length, 'LOCATION', 'address-town', 0.8);
   }
@@ -410,7 +411,7 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
               const first = /^(\S+)\s+/.exec(head);
               if (!first) break;
               const w = (first[1] ?? '').toLowerCase().replace(/[.']/g, '');
-              if (/^(?:of|the|and|&)$/.test(w) || (dict.commonWords.has(w) && !/^(?:st|saint|general|memorial|community|regional|county|university|mercy|good|sacred|holy|children)$/.test(w))) {
+              if (/^(?:of|the|and|&)$/.test(w) || (w.length <= 2 && w !== 'st') || (dict.commonWords.has(w) && !/^(?:st|saint|general|memorial|community|regional|county|university|mercy|good|sacred|holy|children)$/.test(w))) {
                 from += first[0].length;
                 head = head.slice(first[0].length);
               } else break;
@@ -422,8 +423,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             break;
           }
           case 'facilityEs': {
-            let cut = s.length;
-            const tail = /(?:\s+(?:de|del|la|las|los|el|y))+$/i.exec(s);
+            let cut = s.replace(/[.,]+$/, '').length;
+            const tail = /(?:\s+(?:de|del|la|las|los|el|y))+$/i.exec(s.slice(0, cut));
             if (tail) cut = tail.index;
             push(out, start, start + cut, 'LOCATION', kind, 0.85);
             break;

@@ -48,7 +48,10 @@ advil aleve excedrin mylanta maalox dulcolax senokot miralax afrin vasotec accup
 vicryl prolene monocryl chromic dexon maxon ethibond marcaine xylocaine lidocaine bupivacaine betadine hibiclens
 duraprep dermabond steri tegaderm bovie kerlix coban xeroform bacitracin neosporin ancef kefzol toradol versed
 propofol sevoflurane isoflurane ketamine succinylcholine rocuronium vecuronium pitocin methergine rhogam
-norco
+norco foley kling penrose mastisol shiley allis steri-strips steri surgicel impella midas mayfield pfannenstiel
+biopro hemovac metzenbaum kocher babcock deaver weitlaner gelpi castroviejo bard cordis medtronic stryker zimmer
+synthes depuy ethicon dacron teflon silastic marlex tisseel gelfoam avitene floseal webril ioban duoderm opsite
+telfa vaseline chlorhexidine vicodin jackson-pratt
 `;
 
 /** Capitalised words of clinical notes that also occur as people's names in the name lists. */
@@ -66,7 +69,7 @@ vital signs blood pressure pulse temperature respirations weight height oxygen s
 daily twice tid bid qid prn po iv im sq subcutaneous tablet capsule injection solution dose
 january february march april may june july august september october november december monday tuesday wednesday
 thursday friday saturday sunday today yesterday tomorrow morning evening night
-male female man woman boy girl baby infant child adult elderly mr mrs ms dr md do rn np pa phd
+pt pts male female man woman boy girl baby infant child adult elderly mr mrs ms dr md do rn np pa phd
 english spanish caucasian african american hispanic latino asian white black
 medicare medicaid insurance blue cross shield aetna cigna humana united healthcare kaiser
 emergency trauma icu ccu nicu picu er ed or pacu ct mri ekg ecg eeg emg cbc bmp cmp
@@ -103,6 +106,10 @@ slovenia somalia spain sudan sweden switzerland syria taiwan tanzania thailand t
 ukraine uruguay uzbekistan venezuela vietnam yemen zambia zimbabwe usa america england scotland wales britain
 españa alemania francia italia marruecos rumanía rumania portugal argentina méxico perú inglaterra ecuador
 e-mail email french
+alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho illinois
+indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi missouri
+montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont virginia washington
+wisconsin wyoming carolina dakota
 `;
 
 /** All keep words, lower-cased, as one set per language. */

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Recall regression on a slice of the shared data, scored exactly as bench/deid (Safe Harbor rules).
+ * Floors sit a little below the figures measured when they were set; a drop below one fails.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { sharedDataPath } from '../../test/support/shared-data.js';
+import { buildDevSet, type Doc } from '../../bench/deid/dev-set.js';
+import { Categories, newAcc, prepare, scoreDoc } from '../../bench/deid/score.js';
+import { createDeidEngine } from './detect.js';
+
+function readJsonl(path: string, limit: number): Doc[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, limit)
+    .map((l) => JSON.parse(l) as Doc);
+}
+
+function score(docs: readonly Doc[], language: 'en' | 'es'): { recall: number; precision: number } {
+  const engine = createDeidEngine({ language });
+  const cats = new Categories();
+  const acc = newAcc();
+  for (const doc of docs) {
+    const p = prepare(doc, cats);
+    scoreDoc(p, engine.detect(doc.text).map((s) => [s.start, s.end, s.type] as [number, number, string]), acc);
+  }
+  return { recall: acc.strict / acc.gold, precision: acc.flaggedGold / acc.flagged };
+}
+
+describe('recall floors on shared data', () => {
+  const dev = buildDevSet(sharedDataPath('notes'));
+
+  it('English clinical development set: planted identifiers', () => {
+    const r = score((dev['dev:mtsamples-planted'] ?? []).slice(0, 120), 'en');
+    expect(r.recall).toBeGreaterThanOrEqual(0.985);
+    expect(r.precision).toBeGreaterThanOrEqual(0.65);
+  });
+
+  it('English clinical development set: Synthea notes', () => {
+    const r = score((dev['dev:synthea-notes'] ?? []).filter((_, i) => i % 10 === 0), 'en');
+    expect(r.recall).toBeGreaterThanOrEqual(0.98);
+    expect(r.precision).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('MEDDOCAN (Spanish pack)', () => {
+    const r = score(readJsonl(sharedDataPath('deid', 'meddocan.jsonl'), 150), 'es');
+    expect(r.recall).toBeGreaterThanOrEqual(0.86);
+    expect(r.precision).toBeGreaterThanOrEqual(0.87);
+  });
+});
