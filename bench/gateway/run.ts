@@ -7,8 +7,9 @@
  * `bench/gateway/results/<timestamp>/`. Knobs are environment variables (see options.ts and
  * README.md); SMOKE=1 is a quick wiring check.
  */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBody, isStreamBody } from './bodies.js';
@@ -214,6 +215,8 @@ if (options.ttfbRequests > 0 && !cutShort && !stopping) {
 }
 
 const cpuModel = cpus()[0]?.model.trim() ?? 'unknown';
+// The audit commit's fsync makes the state folder's file system part of phigate's figures.
+const stateFs = spawnSync('stat', ['-f', '-c', '%T', tmpdir()], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
 const header: RunHeader = {
   date: new Date().toISOString(),
   node: process.version,
@@ -222,7 +225,8 @@ const header: RunHeader = {
   loadgen: options.loadgen === 'wrk' ? 'wrk (1 thread)' : `autocannon ${(JSON.parse(readFileSync(join(HERE, '..', '..', 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string }).version} (own process)`,
   settings:
     `targets: ${running.map((t) => `${t.name} (${t.detail})`).join(', ')} · ${options.rounds} round(s) × ${options.durationSec} s · concurrency ${options.concurrencies.join('/')} · ` +
-    `bodies ${options.bodies.join(', ')} · probe ${options.ttfbRequests}/target/body${options.smoke ? ' · SMOKE' : ''}${options.profile ? ' · PROFILE (slowed by the profiler)' : ''}`,
+    `bodies ${options.bodies.join(', ')} · probe ${options.ttfbRequests}/target/body${options.smoke ? ' · SMOKE' : ''}${options.profile ? ' · PROFILE (slowed by the profiler)' : ''}` +
+    (running.some((t) => t.name === 'phigate') ? ` · phigate state in ${tmpdir()} (${stateFs})` : ''),
   loadavg: loadavg()
     .map((v) => v.toFixed(2))
     .join(' '),
