@@ -11,6 +11,7 @@ import { GatewayError } from './kernel/errors.js';
 import { requestIdOf } from './http/request-meta.js';
 import type { GatewayDeps } from './gateway/pipeline/context.js';
 import { registerAnthropicRoutes } from './gateway/routes/anthropic.js';
+import { registerDeidRoutes } from './gateway/routes/deid.js';
 import { registerOpenAiRoutes } from './gateway/routes/openai.js';
 import { sendError, sendJson } from './gateway/routes/respond.js';
 
@@ -55,6 +56,7 @@ export function buildApp(deps: AppDeps): App {
 
   registerOpenAiRoutes(app, deps);
   registerAnthropicRoutes(app, deps);
+  registerDeidRoutes(app, deps);
 
   app.notFound((c) => sendError(c, new GatewayError('route_not_found'), requestIdOf(c), deps));
   app.onError((err, c) => sendError(c, err, requestIdOf(c), deps));

@@ -12,6 +12,8 @@ export const auditEventTypes = {
   anthropicMessage: 'anthropic.message',
   embeddings: 'embeddings.create',
   modelsList: 'models.list',
+  deidText: 'deid.text',
+  reidText: 'reid.text',
 } as const;
 export type AuditEventType = (typeof auditEventTypes)[keyof typeof auditEventTypes];
 

@@ -185,3 +185,34 @@ describe('Anthropic SDK through /v1/messages', () => {
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
   });
 });
+
+describe('/v1/deid and /v1/reid', () => {
+  async function post(path: string, body: unknown, apiKey = gw.apiKey) {
+    const { request } = await import('undici');
+    const response = await request(`${gw.baseUrl}${path}`, {
+      method: 'POST',
+      dispatcher: gw.dispatcher,
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+  }
+
+  it('de-identifies text into tokens that only the same caller can re-identify', async () => {
+    const text = 'SSN 123-45-6789, phone (617) 555-0199, email jane.doe@example.org.';
+    const deid = await post('/deid', { text, conversation: 'visit-42' });
+    expect(deid.status).toBe(200);
+    expect(deid.body.text).not.toContain('123-45-6789');
+    expect(deid.body.text).not.toContain('jane.doe@example.org');
+    expect(deid.body.safe_harbor).toBe(true);
+    expect(deid.body.spans).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'SSN', start: 4, end: 15 })]));
+    const reid = await post('/reid', { text: deid.body.text, conversation: 'visit-42' });
+    expect(reid.body.text).toBe(text);
+  });
+
+  it('refuses malformed requests with typed errors', async () => {
+    expect((await post('/deid', { text: 1 })).body).toMatchObject({ error: { code: 'invalid_request' } });
+    expect((await post('/reid', { text: 'x' })).body).toMatchObject({ error: { code: 'invalid_request' } });
+    expect((await post('/deid', { text: 'x' }, 'wrong')).status).toBe(401);
+  });
+});

@@ -10,7 +10,7 @@ import type { PipelineContext } from './context.js';
 
 export function authorize(ctx: PipelineContext): void {
   const principal = ctx.principal;
-  if (!principal || ctx.operation === 'models' || !ctx.request) throw new GatewayError('internal_error');
+  if (!principal || ctx.operation === 'local' || !ctx.request) throw new GatewayError('internal_error');
   const headers = parseGatewayHeaders(ctx.meta.header);
   ctx.headers = headers;
   if (principal.useCases.length > 0) {

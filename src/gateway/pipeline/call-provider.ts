@@ -17,7 +17,7 @@ const fallbackCodes = new Set(['provider_timeout', 'provider_unavailable', 'prov
 export async function callProvider(ctx: PipelineContext): Promise<void> {
   const targets = ctx.targets;
   const form = ctx.form;
-  if (!targets || !form || ctx.operation === 'models' || !ctx.request) throw new GatewayError('internal_error');
+  if (!targets || !form || ctx.operation === 'local' || !ctx.request) throw new GatewayError('internal_error');
   ctx.promptHmac = ctx.deps.keyedHash(JSON.stringify(ctx.request), 'audit-prompt');
   for (let index = 0; index < targets.length; index++) {
     const target = targets[index] as RouteTarget;
@@ -27,7 +27,9 @@ export async function callProvider(ctx: PipelineContext): Promise<void> {
       await ctx.deps.audit.append(disclosureEvent(ctx, target));
       ctx.disclosureRecorded = true;
       if (ctx.operation === 'embeddings') {
-        const outbound = authorizeEgress(target.endpoint, { ...ctx.request, model: target.upstreamModel }, form);
+        // Vendors are always asked for floats; the route encodes what the caller asked for.
+        const { encoding_format: _encoding, ...request } = ctx.request;
+        const outbound = authorizeEgress(target.endpoint, { ...request, model: target.upstreamModel }, form);
         const value = await target.provider.embed(outbound, call);
         ctx.result = { kind: 'embeddings', value: { ...value, model: ctx.request.model } };
         ctx.usage = { prompt_tokens: value.usage.prompt_tokens, completion_tokens: 0, total_tokens: value.usage.total_tokens };

@@ -61,13 +61,8 @@ export type PipelineResult =
   | { readonly kind: 'chat'; readonly value: ChatResult }
   | { readonly kind: 'stream'; readonly deltas: AsyncIterable<ChatDelta> }
   | { readonly kind: 'embeddings'; readonly value: EmbedResult }
-  | { readonly kind: 'models'; readonly value: ModelList };
-
-/** OpenAI's model list. */
-export interface ModelList {
-  readonly object: 'list';
-  readonly data: readonly { readonly id: string; readonly object: 'model'; readonly created: number; readonly owned_by: string }[];
-}
+  /** An answer phigate computed itself (model list, de-identification); nothing left the gateway. */
+  | { readonly kind: 'local'; readonly value: object };
 
 interface ContextBase {
   readonly deps: GatewayDeps;
@@ -104,12 +99,13 @@ export interface EmbeddingsContext extends ContextBase {
   request?: EmbedRequest;
 }
 
-export interface ModelsContext extends ContextBase {
-  readonly operation: 'models';
+/** Requests answered inside the gateway, with no vendor call. */
+export interface LocalContext extends ContextBase {
+  readonly operation: 'local';
   readonly request?: undefined;
 }
 
-export type PipelineContext = ChatContext | EmbeddingsContext | ModelsContext;
+export type PipelineContext = ChatContext | EmbeddingsContext | LocalContext;
 
 /** A pipeline step: adds to the context or refuses by throwing a GatewayError. */
 export type PipelineStep = (ctx: PipelineContext) => Promise<void> | void;

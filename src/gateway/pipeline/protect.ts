@@ -14,22 +14,16 @@ import type { PhiCategory } from '../../deid/types.js';
 import { phiClearance } from '../../registry/endpoints.js';
 import type { ChatMessage, ChatRequest, ContentPart, EmbedRequest, TextPart, ToolCall } from '../../providers/types.js';
 import type { PipelineContext } from './context.js';
-
-const conversationHeader = 'x-phigate-conversation';
+import { conversationHeader, conversationKey } from './conversation.js';
 
 export async function protect(ctx: PipelineContext): Promise<void> {
   const primary = ctx.targets?.[0];
-  if (!primary || ctx.operation === 'models' || !ctx.request) throw new GatewayError('internal_error');
+  if (!primary || ctx.operation === 'local' || !ctx.request) throw new GatewayError('internal_error');
   if (phiClearance(primary.endpoint) === 'phi') {
     ctx.form = 'raw';
     return;
   }
-  const conversation = ctx.meta.header(conversationHeader);
-  // Tokens are numbered per conversation; a caller-named conversation is scoped to the caller.
-  ctx.conversationId = ctx.deps.keyedHash(
-    conversation === undefined ? `request\u0000${ctx.meta.requestId}` : `conversation\u0000${ctx.principal?.userId ?? ''}\u0000${conversation}`,
-    'deid-conversation',
-  );
+  ctx.conversationId = conversationKey(ctx, ctx.meta.header(conversationHeader));
   const protector = createTextProtector(ctx);
   try {
     if (ctx.operation === 'embeddings') ctx.request = await protectEmbeddings(ctx.request, protector);

@@ -34,7 +34,7 @@ export function registerAnthropicRoutes(app: Hono<{ Bindings: HttpBindings }>, d
         // message_stop ends an Anthropic stream; there is no separate terminator.
         return sendSse(c, toAnthropicStream(result.deltas, model), requestId, encodeAnthropicEvent, '', (err) => encodeAnthropicEvent(toAnthropicStreamError(err)));
       case 'embeddings':
-      case 'models':
+      case 'local':
         throw new GatewayError('internal_error');
     }
   };

@@ -5,6 +5,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { auditEventTypes } from '../../audit/record.js';
 import { GatewayError, toErrorBody } from '../../kernel/errors.js';
 import { parseJson, type NodeContext } from '../../http/request-meta.js';
+import { toEmbeddingResponse } from '../openai/embeddings.js';
 import { encodeChatChunk, encodeStreamError, SSE_DONE } from '../openai/sse.js';
 import { parseChatCompletionRequest, parseEmbeddingRequest } from '../openai/schemas.js';
 import type { GatewayDeps, PipelineContext, PipelineResult, PipelineStep } from '../pipeline/context.js';
@@ -33,7 +34,7 @@ const listModels: PipelineStep = (ctx) => {
     seen.add(model.name);
     data.push({ id: model.name, object: 'model' as const, created, owned_by: model.endpointId });
   }
-  ctx.result = { kind: 'models', value: { object: 'list', data } };
+  ctx.result = { kind: 'local', value: { object: 'list', data } };
 };
 
 export function registerOpenAiRoutes(app: Hono<{ Bindings: HttpBindings }>, deps: GatewayDeps): void {
@@ -41,10 +42,20 @@ export function registerOpenAiRoutes(app: Hono<{ Bindings: HttpBindings }>, deps
   const embeddingSteps = buildPipeline(parseEmbeddings);
   const modelSteps = [authenticate, listModels];
 
-  const respond = (c: NodeContext, result: PipelineResult, ctx: PipelineContext): Response | Promise<Response> =>
-    result.kind === 'stream'
-      ? sendSse(c, result.deltas, ctx.meta.requestId, encodeChatChunk, SSE_DONE, (err) => encodeStreamError(toErrorBody(err).body))
-      : sendJson(c, 200, result.value, ctx.meta.requestId);
+  const respond = (c: NodeContext, result: PipelineResult, ctx: PipelineContext): Response | Promise<Response> => {
+    const requestId = ctx.meta.requestId;
+    switch (result.kind) {
+      case 'stream':
+        return sendSse(c, result.deltas, requestId, encodeChatChunk, SSE_DONE, (err) => encodeStreamError(toErrorBody(err).body));
+      case 'embeddings': {
+        const request = ctx.operation === 'embeddings' ? ctx.request : undefined;
+        return sendJson(c, 200, toEmbeddingResponse(result.value, request?.encoding_format, result.value.model), requestId);
+      }
+      case 'chat':
+      case 'local':
+        return sendJson(c, 200, result.value, requestId);
+    }
+  };
   const surface = { deps, respond };
 
   app.post('/v1/chat/completions', (c) =>
@@ -54,6 +65,6 @@ export function registerOpenAiRoutes(app: Hono<{ Bindings: HttpBindings }>, deps
     handleRoute(c, surface, embeddingSteps, (meta) => ({ deps, meta, eventType: auditEventTypes.embeddings, operation: 'embeddings' })),
   );
   app.get('/v1/models', (c) =>
-    handleRoute(c, surface, modelSteps, (meta) => ({ deps, meta, eventType: auditEventTypes.modelsList, operation: 'models' })),
+    handleRoute(c, surface, modelSteps, (meta) => ({ deps, meta, eventType: auditEventTypes.modelsList, operation: 'local' })),
   );
 }
