@@ -242,6 +242,19 @@ export function describeProviderContract(
         await expectCode(drain(target.provider.chatStream(seal(target, chatRequest(target, { stream: true })), callOptions())), 'provider_timeout');
       }));
 
+    it('times out with provider_timeout when a stream goes silent, without retrying', () =>
+      withTarget({ timeoutMs: 200, maxRetries: 2 }, async (target) => {
+        target.server.script({ text: 's'.repeat(400), stallAfterFrames: 10 }, { text: 'must not be requested' });
+        const chunks: ChatDelta[] = [];
+        const run = (async () => {
+          for await (const chunk of target.provider.chatStream(seal(target, chatRequest(target, { stream: true })), callOptions())) chunks.push(chunk);
+        })();
+        await expectCode(run, 'provider_timeout');
+        expect(chunks.length).toBeGreaterThan(0);
+        expect(target.server.requests).toHaveLength(1);
+        await target.server.waitForClientClose(1);
+      }));
+
     it('honours the call deadline', () =>
       withTarget({}, async (target) => {
         target.server.script({ hang: true });

@@ -224,8 +224,21 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       }),
     async *stream(scope, prepare) {
       const response = await send(scope, prepare);
+      const chunks = response.body[Symbol.asyncIterator]();
       try {
-        for await (const chunk of response.body) yield chunk as Buffer;
+        for (;;) {
+          // An idle limit that runs only while waiting on the vendor, never while the caller
+          // holds a chunk (a slow client is not a slow vendor).
+          const idle = setTimeout(() => scope.expire(), options.timeoutMs);
+          let next: IteratorResult<unknown>;
+          try {
+            next = await chunks.next();
+          } finally {
+            clearTimeout(idle);
+          }
+          if (next.done) return;
+          yield next.value as Buffer;
+        }
       } catch (err) {
         throw scope.classify(err);
       } finally {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * A local server speaking Anthropic's Messages API (`POST /v1/messages`): it checks
- * `x-api-key` and `anthropic-version`, answers in Anthropic's JSON, and streams the real SSE
- * event sequence (message_start, content_block_start, ping, content_block_delta with
+ * A local server speaking Anthropic's Messages API (`POST /v1/messages`): it checks the key
+ * (`x-api-key`, or a bearer token as newer SDKs send it) and `anthropic-version`, answers in
+ * Anthropic's JSON, and streams the real SSE event sequence (message_start, content_block_start, ping, content_block_delta with
  * text_delta / input_json_delta, content_block_stop, message_delta, message_stop).
  */
 import { emptySummary, fragments, replyFinish, replyUsage, startFakeServer } from './fake-server.js';
@@ -74,7 +74,9 @@ export function startFakeAnthropicServer(options: FakeAnthropicOptions = {}): Pr
   const id = 'msg_fake01';
   const sse = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   return startFakeServer({
-    authorize: (request) => request.headers['x-api-key'] === key && typeof request.headers['anthropic-version'] === 'string',
+    // Newer official SDKs send the key as a bearer token; the API accepts either header.
+    authorize: (request) =>
+      (request.headers['x-api-key'] === key || request.headers.authorization === `Bearer ${key}`) && typeof request.headers['anthropic-version'] === 'string',
     summarize: summarizeAnthropicBody,
     errorBody: (status) => JSON.stringify({ type: 'error', error: { type: errorTypes[status] ?? 'api_error', message: `vendor-error-text for Jane Roe (${status})` } }),
     completion: (reply, summary) => {
