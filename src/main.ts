@@ -185,6 +185,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     keyedHash: (value, purpose) => store.fieldCrypto.blindIndex(value, purpose),
     instanceId: `${hostname()}:${process.pid}`,
     deid: { deidentifier, vault },
+    store,
     isReady: async () => {
       if (shuttingDown) return false;
       await store.users.findById('readiness-probe');

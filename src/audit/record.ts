@@ -6,7 +6,10 @@
  * the same way.
  */
 
-/** Event types; one per route and action (the catalogue grows with the admin surface). */
+/**
+ * Event types of the gateway's API routes. Every module that acts on data or configuration
+ * declares its own event types the same way (`<area>.<action>`), and all of them share this record.
+ */
 export const auditEventTypes = {
   chatCompletion: 'chat.completion',
   anthropicMessage: 'anthropic.message',
@@ -16,6 +19,9 @@ export const auditEventTypes = {
   reidText: 'reid.text',
 } as const;
 export type AuditEventType = (typeof auditEventTypes)[keyof typeof auditEventTypes];
+
+/** Any module's event type: `<area>.<action>`, lowercase. */
+export type AnyAuditEventType = string;
 
 /**
  * `disclosure` is written, durably, before a vendor is called; `completed` after the answer
@@ -27,7 +33,7 @@ export type AuditOutcome = 'pending' | 'success' | 'denied' | 'failure';
 export interface AuditEvent {
   readonly id: string;
   readonly recordedAt: string;
-  readonly type: AuditEventType;
+  readonly type: AnyAuditEventType;
   readonly stage: AuditStage;
   readonly outcome: AuditOutcome;
   readonly requestId: string;

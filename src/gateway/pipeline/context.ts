@@ -15,6 +15,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { OutboundForm } from '../../policy/outbound.js';
 import type { Provider } from '../../providers/provider.js';
 import type { ChatDelta, ChatRequest, ChatResult, EmbedRequest, EmbedResult, Usage } from '../../providers/types.js';
+import type { OpenedStore } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { EndpointDirectory } from '../../registry/endpoints.js';
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   readonly keyedHash: (value: string, purpose: string) => string;
   /** This gateway instance's name, recorded in every audit event. */
   readonly instanceId: string;
+  /** Repositories and field encryption. */
+  readonly store: OpenedStore;
   /** De-identification for endpoints not cleared for PHI, and the vault its tokens live in. */
   readonly deid: { readonly deidentifier: Deidentifier; readonly vault: TokenVault };
 }
