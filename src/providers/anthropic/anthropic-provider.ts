@@ -87,8 +87,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
       let json: unknown;
       try {
         json = JSON.parse(event.data);
-      } catch (err) {
-        throw badResponse('invalid_stream_json', err);
+      } catch {
+        throw badResponse('invalid_stream_json');
       }
       // New event types are additive under Anthropic's versioning policy; skip unknown ones.
       if (isRecord(json) && typeof json.type === 'string' && !knownEvents.has(json.type)) continue;

@@ -51,8 +51,8 @@ function exceptionError(type: string): ReturnType<typeof providerError> {
 function payloadJson(message: EventStreamMessage): unknown {
   try {
     return JSON.parse(message.payload.toString('utf8'));
-  } catch (err) {
-    throw badResponse('invalid_stream_json', err);
+  } catch {
+    throw badResponse('invalid_stream_json');
   }
 }
 

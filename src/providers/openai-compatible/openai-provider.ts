@@ -156,8 +156,8 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): Provider {
       let json: unknown;
       try {
         json = JSON.parse(event.data);
-      } catch (err) {
-        throw badResponse('invalid_stream_json', err);
+      } catch {
+        throw badResponse('invalid_stream_json');
       }
       if (hasError(json)) throw providerError('provider_unavailable', { reason: 'stream_error', retryable: true });
       const parsed = chunkSchema.safeParse(json);

@@ -68,7 +68,11 @@ export function errorForStatus(status: number, headers: Readonly<Record<string, 
   return providerError('provider_rejected', { ...base, reason: 'upstream_rejected' });
 }
 
-/** The answer could not be read: not JSON, or not the shape the vendor documents. */
+/**
+ * The answer could not be read: not JSON, or not the shape the vendor documents. Callers pass
+ * no JSON.parse error as `cause`: V8 quotes the offending input in its message, and that
+ * input is vendor text that may carry PHI.
+ */
 export function badResponse(reason: string, cause?: unknown): GatewayError {
   return providerError('provider_bad_response', { reason, ...(cause === undefined ? {} : { cause }) });
 }

@@ -218,8 +218,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         }
         try {
           return JSON.parse(text) as unknown;
-        } catch (err) {
-          throw badResponse('invalid_json', err);
+        } catch {
+          throw badResponse('invalid_json');
         }
       }),
     async *stream(scope, prepare) {

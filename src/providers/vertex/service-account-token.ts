@@ -85,8 +85,8 @@ export function createServiceAccountTokenSource(options: TokenSourceOptions): To
     let json: unknown;
     try {
       json = await response.body.json();
-    } catch (err) {
-      throw badResponse('invalid_token_response', err);
+    } catch {
+      throw badResponse('invalid_token_response');
     }
     const parsed = tokenSchema.safeParse(json);
     if (!parsed.success) throw badResponse('invalid_token_response', parsed.error);

@@ -67,8 +67,8 @@ export function createVertexProvider(options: VertexProviderOptions): Provider {
       let json: unknown;
       try {
         json = JSON.parse(event.data);
-      } catch (err) {
-        throw badResponse('invalid_stream_json', err);
+      } catch {
+        throw badResponse('invalid_stream_json');
       }
       if (typeof json === 'object' && json !== null && 'error' in json) throw providerError('provider_unavailable', { reason: 'stream_error', retryable: true });
       const parsed = geminiResponseSchema.safeParse(json);
