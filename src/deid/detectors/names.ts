@@ -105,8 +105,8 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
       let kind = classify(alpha, lower, cap);
       // an all-capitals word is a heading more often than a name, unless the dictionary is sure
       if (allCaps && (kind === kinds.unknown || alpha.length <= 4)) kind = kinds.word;
-      // "Name:" is a label, not a name
-      if (text.charCodeAt(end) === 58) kind = kinds.word;
+      // "History:" is a label; a known name before a colon is still a name ("Nicole: see you")
+      if (text.charCodeAt(end) === 58 && kind !== kinds.strong) kind = kinds.word;
       if (alpha.length !== word.length && kind === kinds.unknown && word.length - alpha.length >= 2 && alpha.length >= 3) kind = kinds.weak;
       tokens.push({ start, end, lower, cap, kind });
     }
@@ -189,7 +189,15 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         const pairNext = tokens[i + 1];
         const pair = t.kind === kinds.weak && dict.firstNames.has(t.lower) && pairNext !== undefined && pairNext.cap &&
           (pairNext.kind === kinds.weak || pairNext.kind === kinds.strong) && dict.lastNames.has(pairNext.lower) && adjacent(text, t, pairNext);
-        if (titled || triggered || pair || t.kind === kinds.strong) {
+        // two or three unknown capitalised words in a row ("Krisztián Szöllösy", "Alvir D. Pušaver"):
+        // not English, not clinical vocabulary — deny by default
+        let unknownRun = false;
+        if (t.kind === kinds.unknown && pairNext !== undefined && adjacent(text, t, pairNext)) {
+          const third = tokens[i + 2];
+          if (pairNext.kind === kinds.unknown) unknownRun = true;
+          else if (pairNext.kind === kinds.initial && third && third.kind === kinds.unknown && adjacent(text, pairNext, third)) unknownRun = true;
+        }
+        if (titled || triggered || pair || unknownRun || t.kind === kinds.strong) {
           if (!titled && triggered && t.kind !== kinds.strong) {
             // a trigger needs a name-looking word: an unknown capitalised word at a sentence start is not enough
             const before = text.slice(Math.max(0, t.start - 3), t.start);

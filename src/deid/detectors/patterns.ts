@@ -38,7 +38,7 @@ const idLabelsEn = [
   'specimen (?:number|no|#)', 'claim (?:number|no|#)', 'case (?:number|no|#)', 'reference (?:number|no|#)', 'ref #', 'id', 'identifier', 'passport(?: (?:number|no|#))?',
 ];
 const idLabelsEs = [
-  'nhc', 'nass', 'n[º°]? ?col', 'n[º°]? de colegiad[oa]', 'colegiad[oa]', 'n[º°]? ?historia(?: cl[ií]nica)?', 'historia cl[ií]nica', 'dni', 'nif', 'nie', 'cip',
+  'nhc', 'nass', 'cipa', 'n[º°]? ?col', 'n[º°]? de colegiad[oa]', 'colegiad[oa]', 'n[º°]? ?historia(?: cl[ií]nica)?', 'historia cl[ií]nica', 'dni', 'nif', 'nie', 'cip',
   'tfno', 'tel[eé]fono', 'fax', 'n[º°]? ?de afiliaci[oó]n', 'n[º°]? ?ss', 'n[º°]? ?episodio', 'episodio', 'n[º°]? ?de? ?expediente',
 ];
 
@@ -100,18 +100,21 @@ export function casedAlternatives(language: Language, dict: Dictionaries): Alter
     list.unshift({
       name: 'streetEs',
       source:
-        "(?<![\\w])(?:[Cc]alle|[Cc]/|[Aa]vda\\.?|[Aa]venida|[Pp]laza|[Pp]za\\.?|[Pp]aseo|[Cc]amino|[Cc]arretera|[Cc]tra\\.?|[Rr]onda|[Tt]raves[ií]a|[Uu]rbanizaci[oó]n|[Uu]rb\\.|[Pp]asaje|[Gg]lorieta|[Rr]ambla)\\s{0,3}(?:[A-Za-zÀ-ÿ.'/-]{1,30}\\s{1,3}){0,6}\\d{1,5}(?:[-/ ,]{1,2}[0-9A-Za-zº°ª]{1,6}){0,4}",
+        "(?<![\\w])(?:[Cc]alle|C/|c/|[Aa]vda\\.?|[Aa]v\\.|[Aa]venida|[Pp]laza|[Pp]za\\.?|[Pp]aseo|[Pp]º|[Cc]amino|[Cc]arretera|[Cc]tra\\.?|[Rr]onda|[Tt]raves[ií]a|[Uu]rbanizaci[oó]n|[Uu]rb\\.|[Pp]asaje|[Gg]lorieta|[Rr]ambla|[Aa]partado de [Cc]orreos)\\s{0,3}(?:[A-Za-zÀ-ÿ.'/-]{1,30},?\\s{1,3}){0,6}(?:\\d{1,5}|s/n|km\\s?[\\d,.]{1,8})(?:[-/ ,]{1,2}[0-9A-Za-zº°ª]{1,6}){0,4}" +
+        // "Hermanos Falcó, s/n - 02006": a capitalised name and a number, then a postcode
+        "|(?<![\\w])(?:[A-ZÀ-Ý][a-zà-ÿ]{1,30} ){0,4}[A-ZÀ-Ý][a-zà-ÿ]{1,30},\\s(?:s/n|\\d{1,4})(?=[\\s.,-]{1,4}(?:E-)?\\d{5}(?!\\d))",
     });
     list.unshift({
       name: 'facilityEs',
-      source: "(?<![\\w])(?:Hospital|Centro de Salud|Centro de salud|Cl[ií]nica|Complejo Hospitalario|Centro M[eé]dico|Fundaci[oó]n|Servicio de Salud)(?:\\s{1,3}(?:(?:de|del|la|las|los|el|y)\\s{1,3})?[A-ZÀ-Ý][\\wÀ-ÿ'.-]{1,30}){1,6}",
+      source: "(?<![\\w])(?:Hospital|Centro de Salud|Centro de salud|Cl[ií]nica|Complejo Hospitalario|Centro M[eé]dico|Fundaci[oó]n|Servicio de Salud)(?:\\s{1,3}(?:(?:de|del|la|las|los|el|y)\\s{1,3})?(?:Dr\\.|Dra\\.|Sta\\.|Sto\\.|[A-ZÀ-Ý][\\wÀ-ÿ'-]{1,30})){1,6}",
     });
   }
   return list;
 }
 
 export function alternatives(language: Language): Alternative[] {
-  const idLabels = language === 'es' ? [...idLabelsEs, ...idLabelsEn] : idLabelsEn;
+  // "s/n" is "sin número" in a Spanish address, not a serial number
+  const idLabels = language === 'es' ? [...idLabelsEs, ...idLabelsEn.filter((l) => l !== 's/n')] : idLabelsEn;
   const lineLabels = language === 'es' ? [...lineLabelsEs, ...lineLabelsEn] : lineLabelsEn;
   const list: Alternative[] = [
     { name: 'email', source: '(?<![\\w.%+-])[a-z0-9][\\w.%+-]{0,63}@[a-z0-9-]{1,63}(?:\\.[a-z0-9-]{1,63}){1,8}' },
@@ -134,6 +137,8 @@ export function alternatives(language: Language): Alternative[] {
       source:
         '(?<![\\w/.-])(?:\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[t ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:z|[+-]\\d{2}:?\\d{2})?)?|\\d{1,2}[-/.]\\d{1,2}[-/.](?:\\d{4}|\\d{2}))(?![\\w/]|[.-]\\d)',
     },
+    // international and Spanish layouts: "0494 92 82 32", "91 456 78 90", "(37) 788-063"; 9-13 digits (checked)
+    { name: 'phoneIntl', source: '(?<![\\w+.,/-])(?:\\(\\d{2,5}\\)|\\d{2,5})(?:[ .-]\\d{2,4}){2,4}(?![\\w/-]|[.,]\\d)' },
     { name: 'pobox', source: '(?<![\\w])p\\.?\\s?o\\.?\\s{0,2}box\\s{1,3}\\d{1,8}' },
     { name: 'zip', source: '(?<![\\d-])\\d{5}(?:-\\d{4})?(?![\\d-])' },
     { name: 'alnum', source: '(?<![\\w-])(?:\\d{1,20}[a-z]|[a-z]{1,8}\\d)[a-z0-9]{0,22}(?:-[a-z0-9]{1,24}){0,6}(?![\\w-])' },
@@ -201,6 +206,7 @@ function labelCategory(label: string): PhiCategory {
 
 const valueAfterLabel = /[\s:#.]{0,4}(?:(?:number|num|no|n[º°])\.?[\s:#]{0,3})?([a-z0-9(+][a-z0-9./()-]{0,48}(?: [0-9][0-9./-]{0,15}){0,3})/iy;
 const lineValue = /[ \t]{0,8}([^\n\r]{1,120})/y;
+const townAfterZip = /,?\s{1,2}(\p{Lu}[\p{L}'’-]{1,30}(?: (?:de |del |de la )?\p{Lu}[\p{L}'’-]{1,30}){0,3})/uy;
 const townAfter = /(?:,[ \t]{0,2}|[ \t]{1,2}in[ \t]{1,2})(\p{Lu}[\p{L}'’-]{1,30}(?: \p{Lu}[\p{L}'’-]{1,30}){0,2})/uy;
 
 /** Builds the merged expression of a language and returns its detector. */
@@ -344,6 +350,14 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             push(out, start, end, before.includes('fax') ? 'FAX' : 'PHONE', kind, 0.95);
             break;
           }
+          case 'phoneIntl': {
+            const digits = s.replace(/\D/g, '').length;
+            if (digits >= 9 && digits <= 13) {
+              const before = text.slice(Math.max(0, start - 24), start).toLowerCase();
+              push(out, start, end, before.includes('fax') ? 'FAX' : 'PHONE', 'phone', 0.8);
+            }
+            break;
+          }
           case 'card': {
             const digits = s.replace(/\D/g, '');
             if (digits.length >= 13 && digits.length <= 19) push(out, start, end, luhn(digits) ? 'ACCOUNT' : 'ID', kind, luhn(digits) ? 1 : 0.8);
@@ -436,7 +450,17 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
           }
           case 'zip': {
             const before = text.slice(Math.max(0, start - 30), start);
-            if (zipContext.test(before)) push(out, start, end, 'LOCATION', kind, 0.9);
+            // Spanish postcodes come before the town: "28046 Madrid", "E-47005 Valladolid"
+            const townNext = language === 'es' && /^,?\s{1,2}\p{Lu}\p{Ll}/u.test(text.slice(end, end + 4));
+            if (zipContext.test(before) || townNext) {
+              const prefixed = language === 'es' && /E-$/.test(before) ? 2 : 0;
+              push(out, start - prefixed, end, 'LOCATION', kind, 0.9);
+              if (townNext) {
+                townAfterZip.lastIndex = end;
+                const town = townAfterZip.exec(text);
+                if (town?.[1]) push(out, end + town[0].length - town[1].length, end + town[0].length, 'LOCATION', 'address-town', 0.8);
+              }
+            }
             break;
           }
           case 'alnum': {
