@@ -143,6 +143,64 @@ export const configSchema = z
         writeTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
       })
       .prefault({}),
+    /** Shared state across gateway instances (key revocations, sessions, rate-limit counters); in-process when absent. */
+    redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional() }).prefault({}),
+    auth: z
+      .strictObject({
+        apiKeys: z
+          .strictObject({
+            /** How long a looked-up key is trusted on one instance; bounds revocation delay when Redis is absent. */
+            cacheTtlMs: z.number().int().min(0).max(30_000).default(30_000),
+            /** How long a rotated key keeps working beside its replacement, unless the rotation says otherwise. */
+            rotationOverlapMs: z.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
+          })
+          .prefault({}),
+        /** OIDC/JWT bearer tokens from the organisation's identity provider; off when absent. */
+        oidc: z
+          .strictObject({
+            issuer: z.string().min(1),
+            audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+            jwksUrl: z.url(),
+            algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).default(['RS256', 'ES256']),
+            clockToleranceSec: z.number().int().min(0).max(300).default(30),
+            /** JWKS refetch limits: fresh keys are fetched at most once per cooldown, and at least once per max age. */
+            jwksCooldownMs: z.number().int().min(0).max(600_000).default(30_000),
+            jwksMaxAgeMs: z.number().int().min(1000).max(86_400_000).default(600_000),
+            claims: z
+              .strictObject({
+                userId: z.string().default('sub'),
+                name: z.string().default('preferred_username'),
+                roles: z.string().default('roles'),
+                orgUnit: z.string().default('org_unit'),
+              })
+              .prefault({}),
+            /** `reject`: a token for a user phigate does not know is refused. `provision`: the user is created on first use. */
+            unknownUsers: z.enum(['reject', 'provision']).default('reject'),
+          })
+          .optional(),
+        console: z
+          .strictObject({
+            idleTimeoutMs: z.number().int().min(60_000).max(15 * 60_000).default(15 * 60_000),
+            absoluteLifetimeMs: z.number().int().min(60_000).max(24 * 3_600_000).default(12 * 3_600_000),
+            /** Failed sign-ins allowed before the backoff starts; each further failure doubles the wait. */
+            freeFailures: z.number().int().min(1).max(20).default(5),
+            lockoutBaseMs: z.number().int().min(100).max(600_000).default(30_000),
+            lockoutMaxMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+            /** Origins allowed to post to the console API besides the gateway's own. */
+            allowedOrigins: z.array(z.url()).default([]),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** Requests and model tokens per window, per user, per API key and per use case; absent = unlimited. */
+    limits: z
+      .strictObject({
+        windowMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+        perUser: z.strictObject({ requests: z.number().int().min(1).optional(), tokens: z.number().int().min(1).optional() }).prefault({}),
+        perKey: z.strictObject({ requests: z.number().int().min(1).optional(), tokens: z.number().int().min(1).optional() }).prefault({}),
+        perUseCase: z.strictObject({ requests: z.number().int().min(1).optional(), tokens: z.number().int().min(1).optional() }).prefault({}),
+      })
+      .prefault({}),
     deid: z
       .strictObject({
         /**
