@@ -7,8 +7,10 @@
 import type { Migration } from 'kysely';
 import { migration0001Init } from './0001-init.js';
 import { migration0002Audit } from './0002-audit.js';
+import { migration0004Auth } from './0004-auth.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-init': migration0001Init,
   '0002-audit': migration0002Audit,
+  '0004-auth': migration0004Auth,
 };
