@@ -141,6 +141,19 @@ export const configSchema = z
       .strictObject({
         /** Longest wait for the audit store before a request fails closed with audit_unavailable. */
         writeTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
+        /** How often a signed tree head (Ed25519 over tree size, Merkle root and time) is made; 0 turns it off. */
+        checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(60_000),
+        /** External witnesses each signed tree head is published to, so a rewritten tail is detected. */
+        witness: z
+          .array(
+            z.discriminatedUnion('kind', [
+              /** Appends one JSON line per head; keep the file outside the state folder (another disk or host). */
+              z.strictObject({ kind: z.literal('file'), path: z.string().min(1) }),
+              /** POSTs each head as JSON. */
+              z.strictObject({ kind: z.literal('webhook'), url: z.url(), bearerToken: secretRef.optional(), timeoutMs: z.number().int().min(100).max(60_000).default(5_000) }),
+            ]),
+          )
+          .default([]),
       })
       .prefault({}),
     /** Shared state across gateway instances (key revocations, sessions, rate-limit counters); in-process when absent. */
