@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Outbound } from '../../policy/outbound.js';
 import type { CallOptions, Provider } from '../provider.js';
-import { epochSeconds, newCompletionId, openOutbound, upstreamModel } from '../shared/common.js';
+import { epochSeconds, isRecord, newCompletionId, openOutbound, upstreamModel } from '../shared/common.js';
 import type { ModelMap } from '../shared/common.js';
 import { badResponse, providerError } from '../shared/errors.js';
 import { readSse } from '../shared/sse.js';
@@ -59,36 +59,63 @@ const completionSchema = z.object({
     .min(1),
   usage: usageSchema.nullish(),
 });
-const chunkSchema = z.object({
-  id: z.string().optional(),
-  created: z.number().optional(),
-  choices: z
-    .array(
-      z.object({
-        index: z.number().optional(),
-        delta: z
-          .object({
-            role: z.string().nullish(),
-            content: z.string().nullish(),
-            refusal: z.string().nullish(),
-            tool_calls: z
-              .array(
-                z.object({
-                  index: z.number(),
-                  id: z.string().nullish(),
-                  type: z.literal('function').nullish(),
-                  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
-                }),
-              )
-              .nullish(),
-          })
-          .optional(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .default([]),
-  usage: usageSchema.nullish(),
-});
+interface ParsedChunk {
+  readonly id?: string | undefined;
+  readonly created?: number | undefined;
+  readonly choices: readonly {
+    readonly index?: number | undefined;
+    readonly delta?:
+      | {
+          readonly role?: string | null | undefined;
+          readonly content?: string | null | undefined;
+          readonly refusal?: string | null | undefined;
+          readonly tool_calls?:
+            | readonly {
+                readonly index: number;
+                readonly id?: string | null | undefined;
+                readonly function?: { readonly name?: string | null | undefined; readonly arguments?: string | null | undefined } | null | undefined;
+              }[]
+            | null
+            | undefined;
+        }
+      | undefined;
+    readonly finish_reason?: string | null | undefined;
+  }[];
+  readonly usage?: { prompt_tokens: number; completion_tokens: number; total_tokens?: number | undefined } | null | undefined;
+}
+
+const optional = (value: unknown, type: 'string' | 'number'): boolean => value === undefined || value === null || typeof value === type;
+
+/**
+ * Validates one stream chunk by hand: this runs for every token of every stream, where a
+ * schema library costs several times more CPU than these checks.
+ */
+function readChunk(json: unknown): ParsedChunk | undefined {
+  if (!isRecord(json)) return undefined;
+  if (!optional(json.id, 'string') || !optional(json.created, 'number')) return undefined;
+  const choices = json.choices ?? [];
+  if (!Array.isArray(choices)) return undefined;
+  for (const choice of choices) {
+    if (!isRecord(choice) || !optional(choice.index, 'number') || !optional(choice.finish_reason, 'string')) return undefined;
+    const delta = choice.delta;
+    if (delta === undefined) continue;
+    if (!isRecord(delta) || !optional(delta.role, 'string') || !optional(delta.content, 'string') || !optional(delta.refusal, 'string')) return undefined;
+    const calls = delta.tool_calls;
+    if (calls === undefined || calls === null) continue;
+    if (!Array.isArray(calls)) return undefined;
+    for (const call of calls) {
+      if (!isRecord(call) || typeof call.index !== 'number' || !optional(call.id, 'string')) return undefined;
+      const fn = call.function;
+      if (fn !== undefined && fn !== null && (!isRecord(fn) || !optional(fn.name, 'string') || !optional(fn.arguments, 'string'))) return undefined;
+    }
+  }
+  const usage = json.usage;
+  if (usage !== undefined && usage !== null && (!isRecord(usage) || typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number' || !optional(usage.total_tokens, 'number'))) {
+    return undefined;
+  }
+  return { ...(json as object), choices } as ParsedChunk;
+}
+
 const embeddingSchema = z.object({
   data: z.array(z.object({ index: z.number(), embedding: z.array(z.number()) })),
   usage: z.object({ prompt_tokens: z.number(), total_tokens: z.number().optional() }).nullish(),
@@ -160,9 +187,8 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): Provider {
         throw badResponse('invalid_stream_json');
       }
       if (hasError(json)) throw providerError('provider_unavailable', { reason: 'stream_error', retryable: true });
-      const parsed = chunkSchema.safeParse(json);
-      if (!parsed.success) throw badResponse('unexpected_stream_shape', parsed.error);
-      const chunk = parsed.data;
+      const chunk = readChunk(json);
+      if (!chunk) throw badResponse('unexpected_stream_shape');
       const id = chunk.id ?? (fallbackId ??= newCompletionId());
       const created = chunk.created ?? epochSeconds();
       if (chunk.choices.length === 0) {
