@@ -5,6 +5,7 @@
  * `file:/path`), resolved at boot by `config/secrets.ts`.
  */
 import { z } from 'zod';
+import { accessConfigSchema } from '../access/config-schema.js';
 
 /** A reference to a secret: `env:NAME` or `file:/absolute/or/relative/path`. */
 export const secretRef = z
@@ -227,6 +228,8 @@ export const configSchema = z
         tokenTtlMs: z.number().int().min(60_000).max(30 * 86_400_000).default(86_400_000),
       })
       .prefault({}),
+    /** Patient-level access: role overrides, break-glass limits and alert channels (access/config-schema.ts). */
+    access: accessConfigSchema,
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
