@@ -50,7 +50,40 @@ const particles = new Set(['van', 'von', 'de', 'der', 'den', 'del', 'della', 'da
 const placePrepositions = new Set(['in', 'from', 'at', 'near', 'to', 'of', 'en', 'de', 'desde', 'hacia', 'visiting', 'moved', 'lives']);
 const stateWords = /^(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)$/;
 
-const tokenRe = /\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*){0,4}\d{0,6}/gu;
+const contextWords = new Set([...titles, ...triggers, ...eponymHeads, ...placePrepositions, ...particles]);
+
+const letterRe = /\p{L}/u;
+const letterOrMarkRe = /[\p{L}\p{M}]/u;
+function isLetter(c: number): boolean {
+  if (c < 128) return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return letterRe.test(String.fromCharCode(c));
+}
+function isLetterOrMark(c: number): boolean {
+  if (c < 128) return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return letterOrMarkRe.test(String.fromCharCode(c));
+}
+
+interface CharTrie { next: Map<number, CharTrie>; end: boolean }
+const contextTrie: CharTrie = { next: new Map(), end: false };
+for (const w of contextWords) {
+  let node = contextTrie;
+  for (let k = 0; k < w.length; k++) {
+    const code = w.charCodeAt(k);
+    let child = node.next.get(code);
+    if (!child) {
+      child = { next: new Map(), end: false };
+      node.next.set(code, child);
+    }
+    node = child;
+  }
+  node.end = true;
+}
+/** Whether text[start, end) is one of the lower-case words a rule reads, without making a string. */
+function isContextWord(text: string, start: number, end: number): boolean {
+  let node: CharTrie | undefined = contextTrie;
+  for (let k = start; k < end && node; k++) node = node.next.get(text.charCodeAt(k));
+  return node !== undefined && node.end;
+}
 
 /** Finds names and dictionary places; `out` receives spans. */
 export interface NameDetector {
@@ -59,8 +92,19 @@ export interface NameDetector {
 }
 
 export function createNameDetector(dict: Dictionaries): NameDetector {
+  // capitalised words repeat ("The", "Patient", the patient's own name): remember their class
+  const memo = new Map<string, Kind>();
   function classify(word: string, lower: string, cap: boolean): Kind {
     if (!cap) return kinds.word;
+    const hit = memo.get(word);
+    if (hit !== undefined) return hit;
+    const kind = classifyFresh(word, lower);
+    if (memo.size > 50_000) memo.clear();
+    memo.set(word, kind);
+    return kind;
+  }
+
+  function classifyFresh(word: string, lower: string): Kind {
     if (word.length === 1) return kinds.initial;
     if (dict.keep.has(lower)) return kinds.keep;
     const isName = dict.firstNames.has(lower) || dict.lastNames.has(lower);
@@ -75,39 +119,68 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
   }
 
   function tokenize(text: string): Token[] {
+    // a hand-written scanner: a regular expression would allocate a match and a string per word,
+    // and most words (lower-case ones) are only skipped
     const tokens: Token[] = [];
-    tokenRe.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = tokenRe.exec(text)) !== null) {
-      let word = m[0];
-      const start = m.index;
-      let end = start + word.length;
-      const c0 = word.charCodeAt(0);
-      // fast path: a lower-case ASCII word is never a name on its own
-      if (c0 >= 97 && c0 <= 122) {
-        tokens.push({ start, end, lower: word, cap: false, kind: kinds.word });
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (!isLetter(c)) {
+        i++;
         continue;
       }
+      const start = i;
+      i++;
+      let joins = 0;
+      for (;;) {
+        while (i < n && isLetterOrMark(text.charCodeAt(i))) i++;
+        const j = text.charCodeAt(i);
+        if ((j === 39 || j === 0x2019 || j === 45) && joins < 4 && i + 1 < n && isLetter(text.charCodeAt(i + 1))) {
+          i += 2;
+          joins++;
+          continue;
+        }
+        break;
+      }
+      const alphaEnd = i;
+      let digits = 0;
+      while (i < n && digits < 6 && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) {
+        i++;
+        digits++;
+      }
+      let end = i;
+      // fast path: a lower-case ASCII word is kept only when some rule reads it; adjacency is
+      // checked on offsets, so a dropped word still separates the words around it
+      if (c >= 97 && c <= 122) {
+        if (isContextWord(text, start, alphaEnd)) tokens.push({ start, end, lower: text.slice(start, alphaEnd), cap: false, kind: kinds.word });
+        continue;
+      }
+      let word = text.slice(start, end);
       // possessive and Synthea-style numeric suffixes are not part of the name lookup
-      const last = word.charCodeAt(word.length - 1);
-      if ((last === 115 || last === 83) && word.length > 2) {
-        const q = word.charCodeAt(word.length - 2);
-        if (q === 39 || q === 0x2019) {
-          word = word.slice(0, -2);
+      let alpha = digits ? word.slice(0, word.length - digits) : word;
+      if (!digits && alpha.length > 2) {
+        const last = alpha.charCodeAt(alpha.length - 1);
+        const q = alpha.charCodeAt(alpha.length - 2);
+        if ((last === 115 || last === 83) && (q === 39 || q === 0x2019)) {
+          alpha = alpha.slice(0, -2);
+          word = alpha;
           end -= 2;
         }
       }
-      let alpha = word;
-      if (last >= 48 && last <= 57) alpha = word.replace(/\d+$/, '');
       const lower = alpha.toLowerCase();
-      const cap = c0 < 128 ? c0 >= 65 && c0 <= 90 : alpha[0] !== lower[0];
+      const cap = c < 128 ? c >= 65 && c <= 90 : alpha[0] !== lower[0];
       const allCaps = alpha.length > 1 && alpha === alpha.toUpperCase();
       let kind = classify(alpha, lower, cap);
       // an all-capitals word is a heading more often than a name, unless the dictionary is sure
       if (allCaps && (kind === kinds.unknown || alpha.length <= 4)) kind = kinds.word;
       // "History:" is a label; a known name before a colon is still a name ("Nicole: see you")
       if (text.charCodeAt(end) === 58 && kind !== kinds.strong) kind = kinds.word;
-      if (alpha.length !== word.length && kind === kinds.unknown && word.length - alpha.length >= 2 && alpha.length >= 3) kind = kinds.weak;
+      // a name with a number glued on (record systems and test data write "Rocky100") is no ordinary word
+      if (digits >= 2 && alpha.length >= 3) {
+        if (kind === kinds.weak) kind = kinds.strong;
+        else if (kind === kinds.unknown) kind = kinds.weak;
+      }
       tokens.push({ start, end, lower, cap, kind });
     }
     return tokens;
@@ -197,7 +270,9 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
           if (pairNext.kind === kinds.unknown) unknownRun = true;
           else if (pairNext.kind === kinds.initial && third && third.kind === kinds.unknown && adjacent(text, pairNext, third)) unknownRun = true;
         }
-        if (titled || triggered || pair || unknownRun || t.kind === kinds.strong) {
+        // "<Name> is a 61 year-old": the subject of an age statement
+        const ageSubject = (t.kind === kinds.weak || t.kind === kinds.unknown) && /^\s{1,3}is an? \d{1,3}[ -]?(?:year|yo\b|y\/o)/.test(text.slice(t.end, t.end + 24));
+        if (titled || triggered || pair || unknownRun || ageSubject || t.kind === kinds.strong) {
           if (!titled && triggered && t.kind !== kinds.strong) {
             // a trigger needs a name-looking word: an unknown capitalised word at a sentence start is not enough
             const before = text.slice(Math.max(0, t.start - 3), t.start);
