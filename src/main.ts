@@ -215,9 +215,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   async function close(): Promise<void> {
     shuttingDown = true;
     const closed = new Promise<void>((done) => server.close(() => done()));
-    server.closeIdleConnections();
+    // Keep-alive connections become idle as their last response ends; close them as they do.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
     const grace = setTimeout(() => server.closeAllConnections(), config.server.shutdownGraceMs);
     await closed;
+    clearInterval(sweep);
     clearTimeout(grace);
     await audit.drain();
     await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
