@@ -19,7 +19,7 @@ export interface ProviderFactoryOptions {
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** First retry backoff step; default 250 ms. Tests lower it. */
   readonly retryBaseDelayMs?: number | undefined;
-  /** Backoff ceiling when the vendor names no retry-after; default 8 s. */
+  /** Backoff ceiling; a vendor retry-after beyond it is passed to the caller, not waited out. Default 8 s. */
   readonly retryMaxDelayMs?: number | undefined;
 }
 

@@ -45,15 +45,20 @@ describe('pooled upstream client', () => {
   };
   const request = sealOutbound({ model: 'm', messages: [{ role: 'user' as const, content: 'x' }] }, 'o', 'phi_free');
 
-  it('does not retry when the vendor asks for a wait beyond the deadline', async () => {
+  it('does not retry when the vendor asks for a wait beyond the ceiling or the deadline', async () => {
     const { server, provider } = await make(3);
     try {
-      server.script({ status: 429, retryAfterSeconds: 60 });
+      server.script({ status: 429, retryAfterSeconds: 60 }, { status: 429, retryAfterSeconds: 4 });
       await expect(provider.chat(request, { signal: new AbortController().signal, requestId: 'r', deadlineMs: Date.now() + 5_000 })).rejects.toMatchObject({
         code: 'provider_rate_limited',
         headers: { 'retry-after': '60' },
       });
       expect(server.requests).toHaveLength(1);
+      await expect(provider.chat(request, { signal: new AbortController().signal, requestId: 'r', deadlineMs: Date.now() + 2_000 })).rejects.toMatchObject({
+        code: 'provider_rate_limited',
+        headers: { 'retry-after': '4' },
+      });
+      expect(server.requests).toHaveLength(2);
     } finally {
       await provider.close();
       await server.close();

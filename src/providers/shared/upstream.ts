@@ -25,7 +25,7 @@ export interface UpstreamOptions {
   readonly maxRetries: number;
   /** First backoff step; doubled per attempt, with jitter. Default 250 ms. */
   readonly retryBaseDelayMs?: number | undefined;
-  /** Backoff ceiling when the vendor names no retry-after. Default 8 s. */
+  /** Backoff ceiling; a vendor retry-after beyond it ends the call instead. Default 8 s. */
   readonly retryMaxDelayMs?: number | undefined;
   /** Source of jitter in [0, 1); injectable for tests. */
   readonly random?: (() => number) | undefined;
@@ -162,6 +162,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     const ceiling = Math.min(maxDelay, baseDelay * 2 ** attempt);
     // Equal jitter: never zero, never in lock-step with other gateway instances.
     const backoff = ceiling / 2 + random() * (ceiling / 2);
+    // A vendor asking for a longer pause than our ceiling is better told to the caller (its
+    // retry-after travels on the error) than waited out while a client holds a connection.
+    if (hint.retryAfterMs !== undefined && hint.retryAfterMs > maxDelay) return undefined;
     const wait = hint.retryAfterMs ?? backoff;
     return Date.now() + wait >= scope.deadlineMs ? undefined : wait;
   }
