@@ -7,10 +7,14 @@
 import type { Migration } from 'kysely';
 import { migration0001Init } from './0001-init.js';
 import { migration0002Audit } from './0002-audit.js';
+import { migration0003Access } from './0003-access.js';
 import { migration0004Auth } from './0004-auth.js';
+import { migration0005AuditIntegrity } from './0005-audit-integrity.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-init': migration0001Init,
   '0002-audit': migration0002Audit,
+  '0003-access': migration0003Access,
   '0004-auth': migration0004Auth,
+  '0005-audit-integrity': migration0005AuditIntegrity,
 };
