@@ -156,15 +156,13 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         if (isContextWord(text, start, alphaEnd)) tokens.push({ start, end, lower: text.slice(start, alphaEnd), cap: false, kind: kinds.word });
         continue;
       }
-      let word = text.slice(start, end);
       // possessive and Synthea-style numeric suffixes are not part of the name lookup
-      let alpha = digits ? word.slice(0, word.length - digits) : word;
+      let alpha = text.slice(start, alphaEnd);
       if (!digits && alpha.length > 2) {
         const last = alpha.charCodeAt(alpha.length - 1);
         const q = alpha.charCodeAt(alpha.length - 2);
         if ((last === 115 || last === 83) && (q === 39 || q === 0x2019)) {
           alpha = alpha.slice(0, -2);
-          word = alpha;
           end -= 2;
         }
       }
