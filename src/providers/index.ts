@@ -7,7 +7,7 @@
 export type { CallOptions, Provider, ProviderKind } from './provider.js';
 export { providerKinds } from './provider.js';
 export type * from './types.js';
-export { createProvider, createProviders } from './registry.js';
+export { createProvider, createProviders, InsecureEndpointError } from './registry.js';
 export type { ProviderFactoryOptions } from './registry.js';
 export { shouldFallBack } from './shared/errors.js';
 export { createEchoProvider, hashEmbedding } from './echo/echo-provider.js';

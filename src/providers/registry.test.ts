@@ -7,7 +7,7 @@ import { endpointSchema } from '../config/schema.js';
 import { SecretReferenceError } from '../config/secrets.js';
 import { sealOutbound } from '../policy/outbound.js';
 import type { Provider } from './provider.js';
-import { createProvider, createProviders } from './registry.js';
+import { createProvider, createProviders, InsecureEndpointError } from './registry.js';
 import { startFakeAnthropicServer } from './testing/fake-anthropic-server.js';
 import { fakeAwsCredentials, startFakeBedrockServer } from './testing/fake-bedrock-server.js';
 import { startFakeOpenAiServer } from './testing/fake-openai-server.js';
@@ -92,5 +92,16 @@ describe('provider registry', () => {
   it('rejects a service-account key that is not a key, without echoing it', () => {
     const endpoint = endpointSchema.parse({ id: 'vx', kind: 'vertex', project: 'p', serviceAccountKey: 'env:SA', models: [{ name: 'g' }] });
     expect(() => createProvider(endpoint, { baseDir: home, env: { SA: '{"client_email":"x"} secret-material' } })).toThrow(/not valid JSON/);
+  });
+
+  it('refuses clear-text vendor URLs unless loopback or self-hosted', async () => {
+    const env = { KEY: 'k' };
+    const base = { id: 'oa', kind: 'openai', apiKey: 'env:KEY', models: [{ name: 'gpt' }] };
+    expect(() => createProvider(endpointSchema.parse({ ...base, baseUrl: 'http://api.example.com/v1' }), { baseDir: home, env })).toThrow(InsecureEndpointError);
+    const selfHosted = createProvider(endpointSchema.parse({ ...base, kind: 'openai-compatible', baseUrl: 'http://vllm.internal:8000/v1', selfHosted: true }), { baseDir: home, env });
+    const loopback = createProvider(endpointSchema.parse({ ...base, baseUrl: 'http://localhost:11434/v1' }), { baseDir: home, env });
+    await Promise.all([selfHosted.close(), loopback.close()]);
+    const vertex = { id: 'vx', kind: 'vertex', project: 'p', serviceAccountKey: 'env:SA', tokenUrl: 'http://tokens.example.com/token', models: [{ name: 'g' }] };
+    expect(() => createProvider(endpointSchema.parse(vertex), { baseDir: home, env: { SA: '{}' } })).toThrow(InsecureEndpointError);
   });
 });

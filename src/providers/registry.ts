@@ -23,8 +23,38 @@ export interface ProviderFactoryOptions {
   readonly retryMaxDelayMs?: number | undefined;
 }
 
-/** Creates the adapter for one endpoint. Throws `SecretReferenceError` when a secret cannot be resolved. */
+/** Thrown at boot when an endpoint would send payloads in clear text. */
+export class InsecureEndpointError extends Error {
+  readonly endpointId: string;
+
+  constructor(endpointId: string) {
+    super(`endpoint ${endpointId}: vendors are reached over https only (plain http is allowed for loopback or selfHosted endpoints)`);
+    this.name = 'InsecureEndpointError';
+    this.endpointId = endpointId;
+  }
+}
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Payloads cross the boundary over TLS. Plain http is accepted only for loopback (tests, a
+ * local Ollama) and for endpoints marked self-hosted, which run inside the deployer's network.
+ */
+function assertTransport(endpoint: EndpointConfig, baseUrl: string | undefined): void {
+  if (baseUrl === undefined) return;
+  const url = new URL(baseUrl);
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && (endpoint.selfHosted || loopbackHosts.has(url.hostname))) return;
+  throw new InsecureEndpointError(endpoint.id);
+}
+
+/**
+ * Creates the adapter for one endpoint. Throws `SecretReferenceError` when a secret cannot be
+ * resolved and `InsecureEndpointError` for a clear-text vendor URL.
+ */
 export function createProvider(endpoint: EndpointConfig, options: ProviderFactoryOptions): Provider {
+  assertTransport(endpoint, endpoint.kind === 'echo' ? undefined : endpoint.baseUrl);
+  if (endpoint.kind === 'vertex') assertTransport(endpoint, endpoint.tokenUrl);
   const secret = (reference: string): string => resolveSecret(reference, options.baseDir, options.env);
   const optionalSecret = (reference: string | undefined): string | undefined => (reference === undefined ? undefined : secret(reference));
   const models = toModelMap(endpoint.models);
