@@ -11,7 +11,7 @@ import type { CallOptions, Provider } from '../provider.js';
 import { epochSeconds, isRecord, newCompletionId, openOutbound, upstreamModel } from '../shared/common.js';
 import type { ModelMap } from '../shared/common.js';
 import { badResponse, providerError } from '../shared/errors.js';
-import { readSse } from '../shared/sse.js';
+import { createSseParser } from '../shared/sse.js';
 import { CallScope, createUpstream } from '../shared/upstream.js';
 import type { UpstreamOptions, UpstreamRequest } from '../shared/upstream.js';
 import type { ChatDelta, ChatRequest, ChatResult, EmbedRequest, EmbedResult, FinishReason } from '../types.js';
@@ -178,11 +178,14 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): Provider {
     const wantUsage = request.stream_options?.include_usage === true;
     let finished = false;
     let fallbackId: string | undefined;
-    for await (const event of readSse(upstream.stream(scope, () => chatRequest(request, call, true)))) {
-      if (event.data === '[DONE]') return;
+    const done = Symbol('done');
+
+    /** One SSE event → one canonical chunk, nothing, or the end of the stream. */
+    const translate = (data: string): ChatDelta | undefined | typeof done => {
+      if (data === '[DONE]') return done;
       let json: unknown;
       try {
-        json = JSON.parse(event.data);
+        json = JSON.parse(data);
       } catch {
         throw badResponse('invalid_stream_json');
       }
@@ -192,12 +195,9 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): Provider {
       const id = chunk.id ?? (fallbackId ??= newCompletionId());
       const created = chunk.created ?? epochSeconds();
       if (chunk.choices.length === 0) {
-        if (chunk.usage && wantUsage) {
-          yield { id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: normaliseUsage(chunk.usage) };
-        }
-        continue;
+        return chunk.usage && wantUsage ? { id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: normaliseUsage(chunk.usage) } : undefined;
       }
-      yield {
+      return {
         id,
         object: 'chat.completion.chunk',
         created,
@@ -226,6 +226,22 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): Provider {
         }),
         ...(chunk.usage && wantUsage ? { usage: normaliseUsage(chunk.usage) } : {}),
       };
+    };
+
+    // The SSE parser is driven inline rather than through another async generator: this loop
+    // runs per token, and each generator layer costs a promise per chunk.
+    const parser = createSseParser();
+    for await (const bytes of upstream.stream(scope, () => chatRequest(request, call, true))) {
+      for (const event of parser.push(bytes)) {
+        const out = translate(event.data);
+        if (out === done) return;
+        if (out) yield out;
+      }
+    }
+    for (const event of parser.end()) {
+      const out = translate(event.data);
+      if (out === done) return;
+      if (out) yield out;
     }
     // Some OpenAI-compatible servers omit [DONE]; a stream is whole once a finish reason came.
     if (!finished) throw providerError('provider_unavailable', { reason: 'stream_truncated', retryable: true });
