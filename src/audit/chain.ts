@@ -19,6 +19,17 @@ export function chainRecord(event: AuditEvent, seq: number, prevHash: string): C
   return { seq, event, body, prevHash, hash: chainHash(prevHash, body) };
 }
 
+/** Chains `events` in order after `head` (the genesis when the log is empty). */
+export function chainAfter(head: { seq: number; hash: string } | undefined, events: readonly AuditEvent[]): ChainedAuditRecord[] {
+  let seq = head?.seq ?? 0;
+  let prev = head?.hash ?? genesisHash;
+  return events.map((event) => {
+    const record = chainRecord(event, ++seq, prev);
+    prev = record.hash;
+    return record;
+  });
+}
+
 export interface ChainBreak {
   readonly seq: number;
   readonly reason: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch';

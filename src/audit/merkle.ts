@@ -219,7 +219,7 @@ export function createMerkleFrontier(from?: MerkleFrontierState): MerkleFrontier
       return size;
     },
     push(leaf) {
-      let h = Buffer.from(leaf);
+      let h: Buffer = Buffer.from(leaf);
       // Each trailing 1-bit of size is a complete subtree of the same height as the new one: merge.
       for (let s = size; s % 2 === 1; s = Math.floor(s / 2)) h = nodeHash(stack.pop()!, h);
       stack.push(h);

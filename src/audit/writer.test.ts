@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { isGatewayError } from '../kernel/errors.js';
 import { findChainBreak, genesisHash } from './chain.js';
-import type { AuditEvent, ChainedAuditRecord } from './record.js';
-import { createAuditWriter, type AuditSink } from './writer.js';
+import type { AuditEvent } from './record.js';
+import { createMemoryAuditSink } from './testing/memory-sink.js';
+import { createAuditWriter } from './writer.js';
 
 function event(n: number): AuditEvent {
   return {
@@ -18,57 +19,44 @@ function event(n: number): AuditEvent {
   };
 }
 
-function memorySink(): AuditSink & { rows: ChainedAuditRecord[]; batches: number; fail: boolean } {
-  const sink = {
-    rows: [] as ChainedAuditRecord[],
-    batches: 0,
-    fail: false,
-    head: () => Promise.resolve(sink.rows.length === 0 ? undefined : { seq: sink.rows.length, hash: sink.rows[sink.rows.length - 1]!.hash }),
-    appendBatch: (records: readonly ChainedAuditRecord[]) => {
-      if (sink.fail) return Promise.reject(new Error('disk full'));
-      sink.batches++;
-      sink.rows.push(...records);
-      return Promise.resolve();
-    },
-  };
-  return sink;
-}
-
 describe('audit writer', () => {
   it('groups concurrent appends into one commit and chains them in order', async () => {
-    const sink = memorySink();
+    const sink = createMemoryAuditSink();
     const writer = await createAuditWriter({ sink, writeTimeoutMs: 1000 });
     await Promise.all(Array.from({ length: 50 }, (_, i) => writer.append(event(i))));
     expect(sink.batches).toBe(1);
     expect(sink.rows.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(sink.rows.map((r) => r.event.requestId)).toEqual(Array.from({ length: 50 }, (_, i) => `req-${i}`));
     expect(sink.rows[0]?.prevHash).toBe(genesisHash);
     expect(findChainBreak(sink.rows)).toBeUndefined();
   });
 
-  it('continues the chain from the stored head after a restart', async () => {
-    const sink = memorySink();
+  it('two writers on one sink build one chain (the head is read per batch, not remembered)', async () => {
+    const sink = createMemoryAuditSink();
     const first = await createAuditWriter({ sink, writeTimeoutMs: 1000 });
-    await first.append(event(1));
     const second = await createAuditWriter({ sink, writeTimeoutMs: 1000 });
-    await second.append(event(2));
+    for (let i = 0; i < 6; i++) await (i % 2 === 0 ? first : second).append(event(i));
+    await Promise.all([first.append(event(6)), second.append(event(7))]);
+    expect(sink.rows).toHaveLength(8);
     expect(findChainBreak(sink.rows)).toBeUndefined();
   });
 
   it('rejects with audit_unavailable when the store fails, and leaves no gap in the chain', async () => {
-    const sink = memorySink();
+    const sink = createMemoryAuditSink();
     const writer = await createAuditWriter({ sink, writeTimeoutMs: 1000 });
     await writer.append(event(1));
-    sink.fail = true;
+    sink.mode = 'fail';
     const failed = await writer.append(event(2)).catch((err: unknown) => err);
     expect(isGatewayError(failed, 'audit_unavailable')).toBe(true);
-    sink.fail = false;
+    sink.mode = 'ok';
     await writer.append(event(3));
     expect(sink.rows.map((r) => r.seq)).toEqual([1, 2]);
     expect(findChainBreak(sink.rows)).toBeUndefined();
   });
 
   it('rejects with audit_unavailable when the store is slower than the timeout', async () => {
-    const sink: AuditSink = { head: () => Promise.resolve(undefined), appendBatch: () => new Promise(() => {}) };
+    const sink = createMemoryAuditSink();
+    sink.mode = 'hang';
     const writer = await createAuditWriter({ sink, writeTimeoutMs: 20 });
     const failed = await writer.append(event(1)).catch((err: unknown) => err);
     expect(isGatewayError(failed, 'audit_unavailable')).toBe(true);
@@ -77,7 +65,7 @@ describe('audit writer', () => {
 
 describe('findChainBreak', () => {
   it('names the first changed record', async () => {
-    const sink = memorySink();
+    const sink = createMemoryAuditSink();
     const writer = await createAuditWriter({ sink, writeTimeoutMs: 1000 });
     await Promise.all(Array.from({ length: 10 }, (_, i) => writer.append(event(i))));
     const rows = sink.rows.map((r) => ({ ...r }));

@@ -4,16 +4,21 @@
  * commit), so many concurrent requests share one durable commit. `append` resolves only after
  * the commit; any failure or a commit slower than the timeout rejects with `audit_unavailable`,
  * and the caller must not forward or release anything.
+ *
+ * The writer keeps no chain state of its own: the sink reads the chain head inside the batch's
+ * transaction, under a lock every writer on the same store takes (see sql-sink.ts). So several
+ * gateway processes appending to one database still build one unbroken chain.
  */
 import { GatewayError } from '../kernel/errors.js';
-import { chainRecord, genesisHash } from './chain.js';
 import type { AuditEvent, ChainedAuditRecord } from './record.js';
 
-/** Where chained records are stored. `appendBatch` must be atomic and durable when it resolves. */
+/**
+ * Where records are stored. `appendBatch` must, atomically and durably: read the current chain
+ * head, chain `events` after it in order, store them, and return the chained records — with
+ * concurrent callers (other processes included) serialised, so no two batches share a head.
+ */
 export interface AuditSink {
-  /** The last stored record's sequence number and hash, to continue the chain after a restart. */
-  head(): Promise<{ seq: number; hash: string } | undefined>;
-  appendBatch(records: readonly ChainedAuditRecord[]): Promise<void>;
+  appendBatch(events: readonly AuditEvent[]): Promise<readonly ChainedAuditRecord[]>;
 }
 
 export interface AuditWriter {
@@ -36,11 +41,9 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
-export async function createAuditWriter(options: AuditWriterOptions): Promise<AuditWriter> {
+/** Async for the callers' sake (it used to read the chain head); it no longer touches the store. */
+export function createAuditWriter(options: AuditWriterOptions): Promise<AuditWriter> {
   const maxBatch = options.maxBatch ?? 512;
-  const head = await options.sink.head();
-  let seq = head?.seq ?? 0;
-  let lastHash = head?.hash ?? genesisHash;
   let queue: Pending[] = [];
   let flushing: Promise<void> | undefined;
   let scheduled = false;
@@ -50,21 +53,10 @@ export async function createAuditWriter(options: AuditWriterOptions): Promise<Au
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
-      const records: ChainedAuditRecord[] = [];
-      let nextSeq = seq;
-      let nextHash = lastHash;
-      for (const item of batch) {
-        const record = chainRecord(item.event, ++nextSeq, nextHash);
-        nextHash = record.hash;
-        records.push(record);
-      }
       const started = process.hrtime.bigint();
       try {
-        await options.sink.appendBatch(records);
-        // The chain advances only past committed records, so a failed batch leaves no gap.
-        seq = nextSeq;
-        lastHash = nextHash;
-        options.onCommit?.(records.length, Number(process.hrtime.bigint() - started) / 1e9);
+        await options.sink.appendBatch(batch.map((item) => item.event));
+        options.onCommit?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
         for (const item of batch) item.resolve();
       } catch (err) {
         options.onFailure?.(err);
@@ -84,7 +76,7 @@ export async function createAuditWriter(options: AuditWriterOptions): Promise<Au
     });
   }
 
-  return {
+  return Promise.resolve({
     append(event) {
       return new Promise<void>((resolve, reject) => {
         let settled = false;
@@ -115,5 +107,5 @@ export async function createAuditWriter(options: AuditWriterOptions): Promise<Au
     async drain() {
       while (flushing || queue.length > 0) await (flushing ?? new Promise((r) => setImmediate(r)));
     },
-  };
+  });
 }
