@@ -2,6 +2,7 @@
 /** The `phigate` command tree. */
 import { Command } from '@commander-js/extra-typings';
 import { ConfigError } from '../config/load.js';
+import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommands } from './commands/serve.js';
@@ -26,6 +27,7 @@ Examples:
   registerInitCommand(program);
   registerServeCommands(program);
   registerDeidCommand(program);
+  registerConfigCommand(program);
   return program;
 }
 

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `phigate config check|schema`: validate a state folder's configuration, or print its JSON Schema. */
+import type { Command } from '@commander-js/extra-typings';
+import { z } from 'zod';
+import { loadConfig } from '../../config/load.js';
+import { configSchema } from '../../config/schema.js';
+import { resolveHome } from '../../kernel/home.js';
+import { homeOption } from '../options.js';
+
+export function registerConfigCommand(program: Command): void {
+  const config = program.command('config').description('check the configuration or print its schema');
+  config
+    .command('check')
+    .description('validate phigate.yaml and PHIGATE_* overrides; print the effective configuration (secrets stay references)')
+    .addOption(homeOption())
+    .option('--json', 'print the effective configuration as JSON')
+    .action((options) => {
+      const home = resolveHome(options.home);
+      const effective = loadConfig({ home });
+      if (options.json) process.stdout.write(`${JSON.stringify(effective, null, 2)}\n`);
+      else process.stderr.write(`configuration in ${home} is valid (${effective.endpoints.length} endpoint(s))\n`);
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of phigate.yaml (every option, its default and its meaning)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`);
+    });
+}
