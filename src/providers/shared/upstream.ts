@@ -66,6 +66,8 @@ export class CallScope {
       this.#deadlineHit = true;
       this.#controller.abort(new Error('deadline passed'));
     }, Math.max(0, this.deadlineMs - Date.now()));
+    // Open sockets keep the process alive while a call is in flight; this timer need not.
+    this.#timer.unref();
   }
 
   /** Ends the call as timed out: the vendor did not answer within the endpoint's timeout. */
