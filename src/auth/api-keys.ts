@@ -25,6 +25,8 @@ export interface StoredApiKey {
   readonly useCases: readonly string[];
   readonly expiresAt: number | null;
   readonly revokedAt: number | null;
+  /** The owner's organisational unit, when known. */
+  readonly orgUnit?: string | undefined;
 }
 
 export interface ApiKeyLookup {
@@ -115,6 +117,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
         authMethod: 'api_key',
         apiKeyId: stored.id,
         useCases: stored.useCases,
+        ...(stored.orgUnit === undefined ? {} : { orgUnit: stored.orgUnit }),
       };
     },
     forget(keyId) {

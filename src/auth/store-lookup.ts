@@ -4,6 +4,9 @@ import type { Store } from '../store/store.js';
 import type { ApiKeyLookup, StoredApiKey } from './api-keys.js';
 
 /**
+ * A key acts with its own roles capped by its owner's current roles, so narrowing a person's
+ * roles narrows every key they hold.
+ *
  * A key whose user is disabled authenticates as revoked from the moment the user was disabled,
  * so disabling a person cuts every credential they hold.
  */
@@ -20,10 +23,11 @@ export function createStoreApiKeyLookup(store: Pick<Store, 'apiKeys' | 'users'>)
         userId: key.userId,
         userKind: user.kind,
         secretHash: key.secretHash,
-        roles: key.roles,
+        roles: key.roles.filter((role) => user.roles.includes(role)),
         useCases: key.useCases,
         expiresAt: key.expiresAt,
         revokedAt: revokedAt.length === 0 ? null : Math.min(...revokedAt),
+        ...(user.orgUnit === null ? {} : { orgUnit: user.orgUnit }),
       };
       return stored;
     },

@@ -48,7 +48,7 @@ export interface ApiKeyRepo {
   touchLastUsed(id: string, at?: number): void;
   /** Writes pending `touchLastUsed` calls now. */
   flush(): Promise<void>;
-  /** Revokes a key (idempotent; keeps the first time). Returns false if no such key. */
+  /** Revokes a key at `at` (idempotent; the earliest revocation time wins, so a future one can be brought forward). Returns false if no such key. */
   revoke(id: string, at?: number): Promise<boolean>;
   /** Flushes and stops the flush timer. */
   close(): Promise<void>;
@@ -158,7 +158,11 @@ export function createApiKeyRepo(db: Kysely<Database>, options: ApiKeyRepoOption
     async revoke(id, at = now()) {
       const result = await db
         .updateTable('api_keys')
-        .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+        // The earliest time wins: a repeated revocation keeps the first, and revoking a key in its
+        // rotation overlap (revocation scheduled in the future) brings the end forward.
+        .set((eb) => ({
+          revoked_at: eb.case().when(eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', at)])).then(eb.val(at)).else(eb.ref('revoked_at')).end(),
+        }))
         .where('id', '=', id)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
