@@ -80,9 +80,20 @@ function geminiChunk(parts: unknown[], extra: Record<string, unknown> = {}, fini
   return { candidates: [{ content: { role: 'model', parts }, index: 0, ...(finish ? { finishReason: finish } : {}) }], modelVersion: 'gemini-fake-001', responseId: 'resp-fake01', ...extra };
 }
 
-/** Starts a fake Vertex AI server with its own token endpoint. */
-export async function startFakeVertexServer(): Promise<FakeVertexServer> {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+export interface FakeVertexOptions {
+  /** Generate a key pair for this server alone instead of the per-process shared one. */
+  readonly uniqueKey?: boolean | undefined;
+}
+
+let sharedKeyPair: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
+const newKeyPair = (): { privateKey: KeyObject; publicKey: KeyObject } => generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+/**
+ * Starts a fake Vertex AI server with its own token endpoint. RSA key generation is slow, so
+ * servers share one key pair per process unless `uniqueKey` is set; tokens are per server.
+ */
+export async function startFakeVertexServer(options: FakeVertexOptions = {}): Promise<FakeVertexServer> {
+  const { privateKey, publicKey } = options.uniqueKey ? newKeyPair() : (sharedKeyPair ??= newKeyPair());
   const clientEmail = 'phigate-test@fake-project.iam.gserviceaccount.com';
   const issued = new Set<string>();
   const tokenRequests: RecordedRequest[] = [];
@@ -95,7 +106,7 @@ export async function startFakeVertexServer(): Promise<FakeVertexServer> {
       const form = new URLSearchParams(rawBody);
       try {
         if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') throw new Error('grant');
-        const { payload } = await jwtVerify(form.get('assertion') ?? '', publicKey as KeyObject, { issuer: clientEmail, audience: tokenUrl, algorithms: ['RS256'] });
+        const { payload } = await jwtVerify(form.get('assertion') ?? '', publicKey, { issuer: clientEmail, audience: tokenUrl, algorithms: ['RS256'] });
         if (payload.scope !== 'https://www.googleapis.com/auth/cloud-platform') throw new Error('scope');
       } catch {
         response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant', error_description: 'Invalid JWT Signature.' }));

@@ -21,4 +21,4 @@ export type { FakeAnthropicOptions } from './fake-anthropic-server.js';
 export { fakeAwsCredentials, startFakeBedrockServer, verifySigV4 } from './fake-bedrock-server.js';
 export type { FakeBedrockOptions } from './fake-bedrock-server.js';
 export { startFakeVertexServer } from './fake-vertex-server.js';
-export type { FakeVertexServer } from './fake-vertex-server.js';
+export type { FakeVertexOptions, FakeVertexServer } from './fake-vertex-server.js';

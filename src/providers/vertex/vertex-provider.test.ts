@@ -46,7 +46,7 @@ describe('vertex specifics', () => {
 
   it('fails with provider_unavailable when the token endpoint refuses the key', async () => {
     const { server } = await target();
-    const other = await startFakeVertexServer();
+    const other = await startFakeVertexServer({ uniqueKey: true });
     // A key the server did not issue: the assertion signature does not verify.
     const provider = createVertexProvider({
       id: 'vertex-test', project: 'p', location: 'us-central1', baseUrl: server.url, serviceAccountKey: other.serviceAccountKey, tokenUrl: server.tokenUrl,
