@@ -2,6 +2,7 @@
 /** The `phigate` command tree. */
 import { Command } from '@commander-js/extra-typings';
 import { ConfigError } from '../config/load.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
 import { registerInitCommand } from './commands/init.js';
@@ -28,6 +29,7 @@ Examples:
   registerServeCommands(program);
   registerDeidCommand(program);
   registerConfigCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 
