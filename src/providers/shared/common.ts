@@ -8,8 +8,16 @@ import type { ChatDelta, FinishReason, TextPart, ToolCallDelta, Usage } from '..
 /** The endpoint's model table: caller-facing name → vendor model, deployment or profile. */
 export type ModelMap = ReadonlyMap<string, string>;
 
+/**
+ * Builds the model table. Upstream names map to themselves first, so a payload whose model the
+ * gateway already translated is never translated twice (a caller-facing name that happens to
+ * equal another entry's upstream name would otherwise redirect it).
+ */
 export function toModelMap(models: readonly { readonly name: string; readonly upstream?: string | undefined }[]): ModelMap {
-  return new Map(models.map((model) => [model.name, model.upstream ?? model.name]));
+  const map = new Map<string, string>();
+  for (const model of models) map.set(model.upstream ?? model.name, model.upstream ?? model.name);
+  for (const model of models) if (!map.has(model.name)) map.set(model.name, model.upstream ?? model.name);
+  return map;
 }
 
 /** The vendor's name for a caller-facing model; unknown names pass through unchanged. */

@@ -105,3 +105,15 @@ describe('fallback eligibility', () => {
     expect(shouldFallBack(new Error('x'))).toBe(false);
   });
 });
+
+describe('model table', () => {
+  it('maps caller-facing names to upstream names and never maps an upstream name twice', async () => {
+    const { toModelMap: build, upstreamModel } = await import('./common.js');
+    const models = build([{ name: 'fast', upstream: 'gpt-4o-mini' }, { name: 'gpt-4o-mini', upstream: 'gpt-4o-mini-2024-07-18' }, { name: 'plain' }]);
+    expect(upstreamModel(models, 'fast')).toBe('gpt-4o-mini');
+    expect(upstreamModel(models, 'gpt-4o-mini')).toBe('gpt-4o-mini');
+    expect(upstreamModel(models, 'gpt-4o-mini-2024-07-18')).toBe('gpt-4o-mini-2024-07-18');
+    expect(upstreamModel(models, 'plain')).toBe('plain');
+    expect(upstreamModel(models, 'unknown')).toBe('unknown');
+  });
+});
