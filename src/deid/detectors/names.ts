@@ -263,7 +263,8 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         // two or three unknown capitalised words in a row ("Krisztián Szöllösy", "Alvir D. Pušaver"):
         // not English, not clinical vocabulary — deny by default
         let unknownRun = false;
-        if (t.kind === kinds.unknown && pairNext !== undefined && adjacent(text, t, pairNext)) {
+        // only where an ordinary-word list tells unknown words from vocabulary (not in the Spanish pack)
+        if (dict.commonWords.size > 0 && t.kind === kinds.unknown && pairNext !== undefined && adjacent(text, t, pairNext)) {
           const third = tokens[i + 2];
           if (pairNext.kind === kinds.unknown) unknownRun = true;
           else if (pairNext.kind === kinds.initial && third && third.kind === kinds.unknown && adjacent(text, pairNext, third)) unknownRun = true;
