@@ -13,8 +13,8 @@ import { serve } from '@hono/node-server';
 import { buildApp } from './app.js';
 import { createAuditWriter } from './audit/writer.js';
 import { createSqlAuditSink } from './audit/sql-sink.js';
-import { createApiKeyAuthenticator, generateApiKey } from './auth/api-keys.js';
-import { createStoreApiKeyLookup } from './auth/store-lookup.js';
+import { generateApiKey } from './auth/api-keys.js';
+import { createAuthServices } from './auth/runtime.js';
 import { loadConfig } from './config/load.js';
 import type { PhigateConfig } from './config/schema.js';
 import { ensureLocalKeyFile, loadLocalKeyFileKms } from './crypto/kms/local-keyfile.js';
@@ -169,21 +169,22 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     // Surrogate and date-shift secrets derive from the KMS-held index key, so no separate secret is stored.
     key: store.fieldCrypto.blindIndex('deid-transform-key', 'deid'),
   });
+  const instanceId = `${hostname()}:${process.pid}`;
+  const auth = await createAuthServices({ config, store, audit, clock: systemClock, logger, instanceId });
   let shuttingDown = false;
   const app = buildApp({
     config,
     logger,
     metrics,
     clock: systemClock,
-    apiKeys: createApiKeyAuthenticator({
-      lookup: createStoreApiKeyLookup(store),
-      hashSecret: (secret) => store.fieldCrypto.blindIndex(secret, 'api-key'),
-      clock: systemClock,
-    }),
+    apiKeys: auth.apiKeys,
+    auth: auth.authenticator,
+    limits: auth.limits,
+    authServices: auth,
     audit,
     endpoints: createEndpointDirectory(config.endpoints, providers),
     keyedHash: (value, purpose) => store.fieldCrypto.blindIndex(value, purpose),
-    instanceId: `${hostname()}:${process.pid}`,
+    instanceId,
     deid: { deidentifier, vault },
     store,
     isReady: async () => {
@@ -223,6 +224,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     clearTimeout(grace);
     await audit.drain();
     await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
+    await auth.close();
     await store.close();
   }
 
