@@ -23,10 +23,11 @@ import { filterOutput } from './filter-output.js';
 import { gatherContext } from './gather-context.js';
 import { protect } from './protect.js';
 import { reidentify } from './reidentify.js';
+import { chargeUsage } from '../../limits/charge-usage.js';
 
 /** The steps for a surface; `parse` turns the surface's body into the canonical request. */
 export function buildPipeline(parse: PipelineStep): readonly PipelineStep[] {
-  return [authenticate, parse, authorize, gatherContext, protect, egress, callProvider, filterOutput, reidentify];
+  return [authenticate, parse, authorize, gatherContext, protect, egress, callProvider, filterOutput, reidentify, chargeUsage];
 }
 
 /**
