@@ -35,7 +35,7 @@ describe('encryption at rest', () => {
       const openai = new OpenAI({ baseURL: gw.baseUrl, apiKey: gw.apiKey, fetch: trustingFetch(gw.dispatcher), maxRetries: 0 });
       const note = `Patient ${canaries[0]}, SSN ${canaries[1]}, ${canaries[2]}, email ${canaries[3]}, phone ${canaries[4]}.`;
       for (const model of ['echo', 'gpt-4o']) {
-        await openai.chat.completions.create({ model, messages: [{ role: 'user', content: note }] }, { headers: { 'x-phigate-conversation': 'canary', 'x-phigate-patient': 'Patient/canary-1', 'x-phigate-purpose': 'TREAT' } });
+        await openai.chat.completions.create({ model, messages: [{ role: 'user', content: note }] }, { headers: { 'x-phigate-conversation': 'canary' } });
       }
       // The cloud call stored tokens for every canary in the vault: they must be there, encrypted.
       const vaultRows = await gw.gateway.store.db.selectFrom('token_vault').select('value_enc').execute();
