@@ -6,6 +6,8 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerKeysCommand } from './commands/keys.js';
+import { registerUsersCommand } from './commands/users.js';
 import { registerServeCommands } from './commands/serve.js';
 
 export function createProgram(): Command {
@@ -28,6 +30,8 @@ Examples:
   registerInitCommand(program);
   registerServeCommands(program);
   registerDeidCommand(program);
+  registerUsersCommand(program);
+  registerKeysCommand(program);
   registerConfigCommand(program);
   registerAuditCommand(program);
   return program;
