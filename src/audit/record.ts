@@ -61,6 +61,21 @@ export interface AuditEvent {
   readonly latencyMs?: number | undefined;
   readonly client?: { readonly ip?: string | undefined; readonly userAgent?: string | undefined } | undefined;
   readonly instance: string;
+  /** The person a service account acted for (NIST SP 800-66r2: who, including on-behalf-of). */
+  readonly onBehalfOf?: { readonly userId: string; readonly proof: 'token' | 'assertion' } | undefined;
+  /** Set on every request served under break-glass, with the session id. */
+  readonly breakGlass?: boolean | undefined;
+  readonly breakGlassSessionId?: string | undefined;
+  /** Why access to the patient was allowed: care_team, unit, break_glass, role. */
+  readonly accessBasis?: string | undefined;
+  /** The vendor (legal entity) behind `endpointId`, as in the BAA registry. */
+  readonly vendor?: string | undefined;
+  /** PHI categories found in what left, with counts (never values); `form` says how they left. */
+  readonly phiCategories?: Readonly<Record<string, number>> | undefined;
+  /** A downstream action an application reported on an earlier answer (see audit/downstream.ts). */
+  readonly downstream?: { readonly requestId: string; readonly action: string; readonly noteHmac?: string | undefined } | undefined;
+  /** PHI-free facts specific to the event type (alert kind, counts, codes). */
+  readonly detail?: Readonly<Record<string, string | number | boolean>> | undefined;
 }
 
 /** A record as stored: the event, its place in the chain and the chain hash. */

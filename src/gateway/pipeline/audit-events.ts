@@ -3,7 +3,7 @@
  * Builds audit events from the request context: the disclosure record written before a vendor
  * call, and the record that closes every request — success, refusal or failure.
  */
-import { breakGlassAuditFields } from '../../access/request-state.js';
+import { breakGlassAuditFields, requestAccessOf } from '../../access/request-state.js';
 import type { AuditEvent, AuditOutcome, AuditStage } from '../../audit/record.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import { GatewayError, errors } from '../../kernel/errors.js';
@@ -36,6 +36,10 @@ function baseEvent(ctx: PipelineContext, stage: AuditStage, outcome: AuditOutcom
     form: ctx.form,
     client: { ip: meta.clientIp, userAgent: meta.userAgent?.slice(0, maxUserAgent) },
     instance: deps.instanceId,
+    onBehalfOf: principal?.onBehalfOf && { userId: principal.onBehalfOf.userId, proof: principal.onBehalfOf.proof },
+    accessBasis: requestAccessOf(ctx)?.basis,
+    vendor: (ctx.servedBy ?? ctx.targets?.[0])?.endpoint.vendor,
+    phiCategories: ctx.phiFound,
     // Every request served under break-glass is flagged, with its session id.
     ...breakGlassAuditFields(ctx),
   };
