@@ -16,7 +16,10 @@ export async function withOfflineAdmin<T>(home: string | undefined, action: (adm
   try {
     return await action(admin);
   } catch (err) {
-    if (isGatewayError(err)) throw new Error(`${err.message}${err.detail ? ` (${Object.values(err.detail).join(', ')})` : ''}`, { cause: err });
+    if (isGatewayError(err)) {
+      const reason = err.detail?.reason;
+      throw new Error(err.code === 'invalid_request' && typeof reason === 'string' ? `refused: ${reason.replaceAll('_', ' ')}` : err.message, { cause: err });
+    }
     throw err;
   } finally {
     await admin.close();
