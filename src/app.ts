@@ -12,6 +12,7 @@ import { requestIdOf } from './http/request-meta.js';
 import type { GatewayDeps } from './gateway/pipeline/context.js';
 import { registerAnthropicRoutes } from './gateway/routes/anthropic.js';
 import { registerDeidRoutes } from './gateway/routes/deid.js';
+import { registerAccessRoutes } from './console/access-routes.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
 import { registerOpenAiRoutes } from './gateway/routes/openai.js';
 import { sendError, sendJson } from './gateway/routes/respond.js';
@@ -59,6 +60,7 @@ export function buildApp(deps: AppDeps): App {
   registerAnthropicRoutes(app, deps);
   registerDeidRoutes(app, deps);
   registerAuthRoutes(app, deps);
+  registerAccessRoutes(app, deps);
 
   app.notFound((c) => sendError(c, new GatewayError('route_not_found'), requestIdOf(c), deps));
   app.onError((err, c) => sendError(c, err, requestIdOf(c), deps));

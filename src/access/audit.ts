@@ -30,14 +30,17 @@ export interface AccessAuditInput {
   readonly outcome?: AuditEvent['outcome'];
   readonly status?: number;
   readonly errorCode?: string | undefined;
-  /** PHI-free facts: ids, counts, categories, review outcome. */
+  /** PHI-free facts: ids, counts, categories, review outcome (null values are left out). */
   readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 /** One access-area audit event (stage `completed`, or `refused` when denied). */
 export function accessAuditEvent(input: AccessAuditInput): AuditEvent {
   const outcome = input.outcome ?? 'success';
-  const event: AuditEvent & { access?: Readonly<Record<string, string | number | boolean | null>> } = {
+  const detail: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(input.detail ?? {})) if (value !== null) detail[key] = value;
+  const breakGlassSessionId = typeof detail.breakGlassSessionId === 'string' ? detail.breakGlassSessionId : undefined;
+  const event: AuditEvent = {
     id: uuidv7(input.now),
     recordedAt: new Date(input.now).toISOString(),
     type: input.type,
@@ -56,7 +59,8 @@ export function accessAuditEvent(input: AccessAuditInput): AuditEvent {
     patientHash: input.patientHash,
     purpose: input.purpose,
     instance: input.instance,
-    ...(input.detail === undefined ? {} : { access: input.detail }),
+    ...(breakGlassSessionId === undefined ? {} : { breakGlass: true, breakGlassSessionId }),
+    ...(Object.keys(detail).length === 0 ? {} : { detail }),
   };
   return event;
 }

@@ -283,15 +283,10 @@ export async function planFhirImport(input: unknown, users: UserResolver, now: n
   return { rows, problems, skipped };
 }
 
-/** Applies a plan only when it has no problems (all or nothing); returns the assignment ids. */
-export async function applyImport(careTeams: CareTeamRepo, plan: ImportPlan, source: string, createdBy: string): Promise<readonly string[]> {
+/** Applies a plan only when it has no problems, all rows or none; returns the assignment ids. */
+export async function applyImport(careTeams: Pick<CareTeamRepo, 'assignMany'>, plan: ImportPlan, source: string, createdBy: string): Promise<readonly string[]> {
   if (plan.problems.length > 0) return [];
-  const ids: string[] = [];
-  for (const row of plan.rows) {
-    const created = await careTeams.assign({ userId: row.userId, patient: row.patient, teamRole: row.teamRole, startAt: row.startAt, endAt: row.endAt, source, createdBy });
-    ids.push(created.id);
-  }
-  return ids;
+  return careTeams.assignMany(plan.rows.map((row) => ({ userId: row.userId, patient: row.patient, teamRole: row.teamRole, startAt: row.startAt, endAt: row.endAt, source, createdBy })));
 }
 
 /** A {@link UserResolver} over the user repository and access profiles. */

@@ -51,6 +51,8 @@ export interface AccessServiceOptions {
   readonly secret?: (ref: string) => string;
   /** Channels to use instead of the configured ones (tests). */
   readonly channels?: readonly AlertChannel[];
+  /** The dispatcher skips its runs while this is false (shutting down). */
+  readonly isActive?: () => boolean | Promise<boolean>;
 }
 
 /** An alert channel whose configuration could not be loaded: every send fails, so alerts stay queued and visible. */
@@ -89,6 +91,7 @@ export function createAccessService(deps: AccessDeps, options: AccessServiceOpti
     retryBaseMs: access.breakGlass.retryBaseMs,
     retryMaxMs: access.breakGlass.retryMaxMs,
     pollMs: access.breakGlass.pollMs,
+    ...(options.isActive === undefined ? {} : { isActive: options.isActive }),
   });
   const channelIds = channels.map((channel) => channel.id);
   return {
@@ -120,11 +123,11 @@ export function createAccessService(deps: AccessDeps, options: AccessServiceOpti
 
 const services = new WeakMap<object, AccessService>();
 
-/** The service for these deps' store, made once. */
-export function accessServiceFor(deps: AccessDeps): AccessService {
+/** The service for these deps' store, made once (the first caller's options win). */
+export function accessServiceFor(deps: AccessDeps, options: AccessServiceOptions = {}): AccessService {
   let service = services.get(deps.store);
   if (service === undefined) {
-    service = createAccessService(deps);
+    service = createAccessService(deps, options);
     services.set(deps.store, service);
   }
   return service;

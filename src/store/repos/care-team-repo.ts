@@ -8,7 +8,7 @@
  * is kept only so an administrator can list assignments. Intervals are half-open:
  * a row is active at `t` when `start_at <= t < end_at` (or `end_at` is null).
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { FieldCrypto } from '../../crypto/field-crypto.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import type { CareTeamAssignmentsTable } from '../migrations/0003-access.js';
@@ -68,6 +68,8 @@ export interface RelationshipFacts {
 
 export interface CareTeamRepo {
   assign(assignment: NewAssignment): Promise<CareTeamAssignment>;
+  /** Inserts all or none (one transaction); returns the new ids in order. */
+  assignMany(assignments: readonly NewAssignment[]): Promise<readonly string[]>;
   /** Ends an assignment at `at` (default now); false if no such open assignment. */
   end(id: string, at?: number): Promise<boolean>;
   findById(id: string): Promise<CareTeamAssignment | undefined>;
@@ -117,24 +119,38 @@ export function createCareTeamRepo(db: Kysely<Database>, crypto: FieldCrypto, op
     return { userId, organisation: row.organisation, npi: row.npi, breakGlassEligible: Number(row.break_glass_eligible) === 1, updatedAt: Number(row.updated_at) };
   };
 
+  const toRow = async (assignment: NewAssignment) => {
+    const id = uuidv7(now());
+    const createdAt = now();
+    const row = {
+      id,
+      user_id: assignment.userId,
+      patient_index: indexOf(assignment.patient),
+      patient_enc: await crypto.encrypt(assignment.patient, context('care_team_assignments', id), accessDataClass),
+      team_role: assignment.teamRole,
+      start_at: assignment.startAt ?? createdAt,
+      end_at: assignment.endAt ?? null,
+      source: assignment.source,
+      created_by: assignment.createdBy,
+      created_at: createdAt,
+    };
+    return row;
+  };
+
   return {
     async assign(assignment) {
-      const id = uuidv7(now());
-      const createdAt = now();
-      const row = {
-        id,
-        user_id: assignment.userId,
-        patient_index: indexOf(assignment.patient),
-        patient_enc: await crypto.encrypt(assignment.patient, context('care_team_assignments', id), accessDataClass),
-        team_role: assignment.teamRole,
-        start_at: assignment.startAt ?? createdAt,
-        end_at: assignment.endAt ?? null,
-        source: assignment.source,
-        created_by: assignment.createdBy,
-        created_at: createdAt,
-      };
+      const row = await toRow(assignment);
       await db.insertInto('care_team_assignments').values(row).execute();
       return toAssignment(row);
+    },
+    async assignMany(assignments) {
+      // Encrypt first: the field crypto may read its key table, which must not wait on this transaction.
+      const rows: Insertable<CareTeamAssignmentsTable>[] = [];
+      for (const assignment of assignments) rows.push(await toRow(assignment));
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += 200) await trx.insertInto('care_team_assignments').values(rows.slice(i, i + 200)).execute();
+      });
+      return rows.map((row) => row.id);
     },
     async end(id, at = now()) {
       const result = await db
