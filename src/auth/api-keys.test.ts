@@ -72,3 +72,37 @@ describe('API keys', () => {
     expect(lookups).toHaveLength(2);
   });
 });
+
+describe('API key parsing (properties)', () => {
+  it('parses back every generated key, and nothing with one character changed in its shape', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 68 }), fc.constantFrom(' ', '.', '+', '/', '=', 'Ä', '_'), (position, junk) => {
+        const { key, keyId } = generateApiKey(hashSecret);
+        expect(parseApiKey(key)).toEqual({ keyId, secret: key.slice(21) });
+        const mutated = key.slice(0, position) + junk + key.slice(position + 1);
+        const parsed = parseApiKey(mutated);
+        if (mutated !== key && parsed !== undefined) {
+          // Only a change inside the base64url secret can still be well-formed; the id never moves.
+          expect(position).toBeGreaterThanOrEqual(21);
+          expect(parsed.keyId).toBe(keyId);
+        }
+      }),
+    );
+  });
+
+  it('never accepts strings that are not shaped like a key', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (text) => {
+        const parsed = parseApiKey(text);
+        if (parsed) expect(text).toMatch(/^phigate_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.stringMatching(/^phigate_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/), (text) => {
+        expect(parseApiKey(text)).toBeDefined();
+      }),
+    );
+  });
+});
