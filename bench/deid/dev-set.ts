@@ -75,6 +75,37 @@ function luhnDigit(body: string): number {
 
 type Piece = string | { value: string; type: string };
 
+const monthWord = '(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\\.?';
+/**
+ * What the MTSamples scrape left in its notes: real dates, "Dr. X" / "ABCD Hospital" placeholders,
+ * a clinician's surname after a title, ages over 89. Written apart from the engine, deliberately
+ * narrow (only forms that are identifiers whatever the context); its spans are neutral in scoring.
+ */
+const leftoverRe = new RegExp(
+  [
+    '\\b\\d{1,2}/\\d{1,2}/(?:\\d{4}|\\d{2})\\b',
+    '\\b\\d{1,2}-\\d{1,2}-(?:\\d{4}|\\d{2})\\b',
+    '\\b\\d{1,2}/\\d{1,2}\\b(?=[,.;]?\\s)(?<=\\b(?:on|since|until|dated)\\s\\d{1,2}/\\d{1,2})',
+    `\\b${monthWord}\\s\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s\\d{4})?\\b`,
+    `\\b${monthWord}\\s(?:of\\s)?\\d{4}\\b`,
+    '\\b(?:Dr|Mr|Mrs|Ms|Miss)\\.?\\s(?:[A-Z]{1,4}\\b|[A-Z][a-z]+(?:\\s[A-Z][a-z]+)?\\b)',
+    '\\bSample\\s(?:Patient|Doctor|Name)\\b',
+    '\\b(?:ABC|ABCD|XYZ|Xyz|Abc)\\b(?:\\s(?:General|Memorial|Medical|Health|Community))*(?:\\s(?:Hospital|Center|Clinic|System))*',
+    '\\b(?:9\\d|1[01]\\d)(?:\\s|-)years?(?:\\s|-)old\\b',
+  ].join('|'),
+  'g',
+);
+
+/** Neutral gold spans over the scrape's own identifiers in `text` (offsets from `base`). */
+function leftovers(text: string, base: number): GoldSpan[] {
+  const out: GoldSpan[] = [];
+  for (const m of text.matchAll(leftoverRe)) {
+    const start = base + m.index;
+    out.push({ start, end: start + m[0].length, type: 'OTHER', orig_type: 'LEFTOVER', text: m[0] });
+  }
+  return out;
+}
+
 /** Identifier makers: each returns sentence pieces; objects are the gold PHI. */
 function makers(r: () => number, names: Faker[]): (() => Piece[])[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -163,6 +194,9 @@ function assemble(pieces: Piece[]): { text: string; phi: GoldSpan[] } {
       text += p.value;
     }
   }
+  // the scrape's own identifiers, where they do not overlap a planted one
+  for (const l of leftovers(text, 0)) if (!phi.some((g) => g.start < l.end && l.start < g.end)) phi.push(l);
+  phi.sort((a, b) => a.start - b.start);
   return { text, phi };
 }
 
@@ -179,7 +213,7 @@ function plantedMtsamples(notesDir: string, seed: number): { planted: Doc[]; cle
     const text = String(note.text ?? '');
     const id = String(note.id ?? n);
     if (n % 4 === 3) {
-      clean.push({ id: `mtsamples-clean:${id}`, source: 'mtsamples-clean', text, phi: [] });
+      clean.push({ id: `mtsamples-clean:${id}`, source: 'mtsamples-clean', text, phi: leftovers(text, 0) });
       continue;
     }
     // split at sentence ends and plant 4-8 identifier sentences between them

@@ -4,19 +4,44 @@
  * scoreDoc, the --safe-harbor exclusions) so the figures compare with the peer bench.
  */
 import type { Doc } from './dev-set.js';
+import { countries } from '../../src/deid/dictionaries/keep.js';
 
 const shTypes = new Set(['OTHER', 'PROFESSION']);
 const shOrig = new Set(['PAIS', 'LOCATION_COUNTRY']);
+/**
+ * Categories reported per category but kept out of the overall Safe Harbor figures: a company or
+ * institution name is not one of the 18 identifiers (facilities are, and both corpora label those
+ * LOCATION — MEDDOCAN HOSPITAL/CENTRO_SALUD, Presidio has none).
+ */
+export const informationalTypes: ReadonlySet<string> = new Set(['ORGANIZATION']);
+
+/** Countries and US states: Presidio's GPE labels them, Safe Harbor does not remove them. */
+const regionNames = new Set([
+  ...countries.split(/\s+/).filter(Boolean),
+  'united states', 'united states of america', 'united kingdom', 'south africa', 'new zealand', 'saudi arabia', 'sri lanka', 'costa rica',
+  'puerto rico', 'el salvador', 'dominican republic', 'czech republic', 'south korea', 'north korea', 'united arab emirates', 'hong kong',
+  'ivory coast', 'papua new guinea', 'trinidad and tobago', 'bosnia and herzegovina', 'north macedonia', 'greenland', 'faroe islands',
+  'new hampshire', 'new jersey', 'new mexico', 'new york', 'north carolina', 'north dakota', 'south carolina', 'south dakota', 'rhode island',
+  'west virginia', 'us', 'u.s.', 'u.s.a.', 'uk', 'u.k.', 'martinique', 'guadeloupe', 'reunion', 'macedonia', 'greenlander',
+]);
 
 /** Safe Harbor scoring: left out spans count neither as misses nor as false alarms. */
 export function isExcluded(s: { type: string; orig_type?: string }, text: string): boolean {
   if (shTypes.has(s.type) || (s.orig_type !== undefined && shOrig.has(s.orig_type))) return true;
+  // ../shared/data/deid/README.md: leave out LOCATION spans that are countries or states (Presidio GPE)
+  if (s.orig_type === 'GPE' && regionNames.has(text.trim().toLowerCase().replace(/^the\s+/, ''))) return true;
   if (s.type === 'AGE') {
     const m = /\d+/.exec(text);
     if (m && Number(m[0]) <= 89) return true;
   }
   return false;
 }
+
+/**
+ * orig_type of the dev set's pre-existing identifiers in third-party notes (real dates, "Dr. X"
+ * placeholders): neutral in scoring, and a document carrying one is not counted as PHI-free.
+ */
+export const leftoverType = 'LEFTOVER';
 
 export interface Prepared {
   readonly doc: Doc;
@@ -27,6 +52,10 @@ export interface Prepared {
   readonly toks: Int32Array;
   /** No scored gold PHI at all. */
   readonly phiFree: boolean;
+  /** Per category index: informational (kept out of the overall figures). */
+  readonly info: readonly boolean[];
+  /** Indexes of the gold characters (a subset of goldIdx) of informational categories. */
+  readonly infoChars: Int32Array;
 }
 
 export class Categories {
@@ -57,7 +86,14 @@ export function prepare(doc: Doc, cats: Categories): Prepared {
     for (let i = s.start; i < s.end; i++) if (goldCat[i] === -1) goldCat[i] = -2;
   }
   const gidx: number[] = [];
-  for (let i = 0; i < n; i++) if ((goldCat[i] ?? -1) >= 0 && !/\s/.test(doc.text[i] ?? ' ')) gidx.push(i);
+  const infoIdx: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const g = goldCat[i] ?? -1;
+    if (g >= 0 && !/\s/.test(doc.text[i] ?? ' ')) {
+      gidx.push(i);
+      if (informationalTypes.has(cats.names[g] ?? '')) infoIdx.push(i);
+    }
+  }
   const toks: number[] = [];
   const re = /\w+/g;
   let m: RegExpExecArray | null;
@@ -75,7 +111,8 @@ export function prepare(doc: Doc, cats: Categories): Prepared {
     }
     toks.push(s, e, cat);
   }
-  return { doc, bytes: Buffer.byteLength(doc.text, 'utf8'), goldIdx: Int32Array.from(gidx), toks: Int32Array.from(toks), phiFree: !spans.some((s) => !s.neutral) };
+  return { doc, bytes: Buffer.byteLength(doc.text, 'utf8'), goldIdx: Int32Array.from(gidx), toks: Int32Array.from(toks), phiFree: !spans.some((s) => !s.neutral) && !doc.phi.some((s) => s.orig_type === leftoverType),
+    info: cats.names.map((c) => informationalTypes.has(c)), infoChars: Int32Array.from(infoIdx) };
 }
 
 export interface Acc {
@@ -122,6 +159,8 @@ export function scoreDoc(p: Prepared, spans: readonly (readonly [number, number,
   acc.goldChars += gi.length;
   // per-category character recall needs the category of each gold character: take it from its token
   for (let k = 0; k < gi.length; k++) if (mask[gi[k] ?? 0]) acc.coveredChars++;
+  acc.goldChars -= p.infoChars.length;
+  for (let k = 0; k < p.infoChars.length; k++) if (mask[p.infoChars[k] ?? 0]) acc.coveredChars--;
   const t = p.toks;
   for (let k = 0; k < t.length; k += 3) {
     const s = t[k] ?? 0;
@@ -137,8 +176,9 @@ export function scoreDoc(p: Prepared, spans: readonly (readonly [number, number,
         flaggedType ??= typeAt[i];
       } else all = 0;
     }
+    const info = cat >= 0 && (p.info[cat] ?? false);
+    if (any && !info) acc.flagged++;
     if (any) {
-      acc.flagged++;
       const key = flaggedType ?? '?';
       const row = acc.flaggedByType.get(key) ?? [0, 0];
       row[0]++;
@@ -146,7 +186,7 @@ export function scoreDoc(p: Prepared, spans: readonly (readonly [number, number,
       acc.flaggedByType.set(key, row);
     }
     if (cat >= 0) {
-      acc.gold++;
+      if (!info) acc.gold++;
       acc.goldByCat[cat] = (acc.goldByCat[cat] ?? 0) + 1;
       let gc = 0;
       let cc = 0;
@@ -157,12 +197,14 @@ export function scoreDoc(p: Prepared, spans: readonly (readonly [number, number,
       acc.goldCharsByCat[cat] = (acc.goldCharsByCat[cat] ?? 0) + gc;
       acc.coveredCharsByCat[cat] = (acc.coveredCharsByCat[cat] ?? 0) + cc;
       if (all) {
-        acc.strict++;
+        if (!info) acc.strict++;
         acc.strictByCat[cat] = (acc.strictByCat[cat] ?? 0) + 1;
       }
       if (any) {
-        acc.anyHit++;
-        acc.flaggedGold++;
+        if (!info) {
+          acc.anyHit++;
+          acc.flaggedGold++;
+        }
         acc.anyByCat[cat] = (acc.anyByCat[cat] ?? 0) + 1;
       }
     }

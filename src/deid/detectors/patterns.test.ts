@@ -24,6 +24,15 @@ describe('pattern detector', () => {
     expect(found('SSN 123-45-6789.')).toEqual([['SSN', '123-45-6789']]);
   });
 
+  it('ends a line label\'s value with its sentence and leaves titles and states out', () => {
+    expect(found('Tube placed. Address: 12 Oak Lane, Springfield, PA 15367. At this time the scar was excised.')).toEqual([
+      ['LOCATION', '12 Oak Lane, Springfield'], ['LOCATION', '15367'],
+    ]);
+    expect(found('Referring physician: Dr. Ann Mavrou. He is 142 pounds overweight.')).toEqual([['NAME', 'Ann Mavrou']]);
+    expect(found('Patient: Kent Hickle. Hemostasis was achieved.')).toEqual([['NAME', 'Kent Hickle']]);
+    expect(found('COURSE IN THE HOSPITAL: The patient had a cysto.')).toEqual([]);
+  });
+
   it('finds record, plan, account, licence, vehicle and device numbers', () => {
     expect(found('MRN: 00123456')).toEqual([['MRN', '00123456']]);
     expect(found('Medical record number: A1234567.')).toEqual([['MRN', 'A1234567']]);

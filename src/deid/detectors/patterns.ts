@@ -206,6 +206,8 @@ function labelCategory(label: string): PhiCategory {
 
 const valueAfterLabel = /[\s:#.]{0,4}(?:(?:number|num|no|n[º°])\.?[\s:#]{0,3})?([a-z0-9(+][a-z0-9./()-]{0,48}(?: [0-9][0-9./-]{0,15}){0,3})/iy;
 const lineValue = /[ \t]{0,8}([^\n\r]{1,120})/y;
+/** ", PA" / " New York" inside an address value: group 1 the separator, group 2 the state. */
+const stateInValue = new RegExp(`([,\\s]{1,3})(${stateAbbrev}|${usStates})(?![\\p{L}])`, 'gu');
 const townAfterZip = /,?\s{1,2}(\p{Lu}[\p{L}'’-]{1,30}(?: (?:de |del |de la )?\p{Lu}[\p{L}'’-]{1,30}){0,3})/uy;
 const townAfter = /(?:,[ \t]{0,2}|[ \t]{1,2}in[ \t]{1,2})(\p{Lu}[\p{L}'’-]{1,30}(?: \p{Lu}[\p{L}'’-]{1,30}){0,2})/uy;
 
@@ -240,6 +242,14 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
     push(out, s0, s0 + t[1].length, 'LOCATION', 'address-town', 0.8);
   }
 
+  function pushTrimmed(out: Span[], text: string, start: number, end: number): void {
+    let s0 = start;
+    let e0 = end;
+    while (s0 < e0 && /[\s,;]/.test(text[s0] ?? '')) s0++;
+    while (e0 > s0 && /[\s,;]/.test(text[e0 - 1] ?? '')) e0--;
+    if (/[\p{L}\d]/u.test(text.slice(s0, e0))) push(out, s0, e0, 'LOCATION', 'line-label', 0.9);
+  }
+
   function lineLabel(text: string, label: string, at: number, out: Span[]): void {
     lineValue.lastIndex = at;
     const m = lineValue.exec(text);
@@ -250,17 +260,32 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
     const isFacility = /facility|hospital|centro/.test(kind);
     let value = m[1];
     if (isAddress || isFacility) {
+      // "IN THE HOSPITAL:" is a section header about a stay, not a facility label
+      if (/\b(?:the|a|an|in|at|of|to|from|this|that|his|her|our|their|same|new|with|for)\s{1,3}$/i.test(text.slice(Math.max(0, at - label.length - 8), at - label.length))) return;
+      // a line label's value ends with the sentence: "…, PA 15367. At this time, …"
+      const sentenceEnd = /(?:\d|\p{L}{3,})\.\s+(?=\p{Lu})|;/u.exec(value);
+      if (sentenceEnd) value = value.slice(0, sentenceEnd.index + sentenceEnd[0].length).replace(/[\s;]+$/, '');
       value = value.replace(/[\s.,;]+$/, '');
       // stop at the next label on the same line ("Médico: X NºCol: 1")
       const next = /\s[\p{Lu}][\p{L}º°/ ]{1,20}:/u.exec(value);
       if (next) value = value.slice(0, next.index);
-      if (/\p{L}|\d/u.test(value)) push(out, valueStart, valueStart + value.length, isAddress ? 'LOCATION' : 'LOCATION', 'line-label', 0.9);
+      if (!/\p{L}|\d/u.test(value)) return;
+      // a state is not an identifier under Safe Harbor: "Town, PA 15367" leaves "PA" out
+      let from = 0;
+      stateInValue.lastIndex = 0;
+      for (let st = stateInValue.exec(value); st; st = stateInValue.exec(value)) {
+        const s0 = st.index + (st[1]?.length ?? 0);
+        pushTrimmed(out, text, valueStart + from, valueStart + st.index);
+        from = s0 + (st[2]?.length ?? 0);
+      }
+      pushTrimmed(out, text, valueStart + from, valueStart + value.length);
       return;
     }
     // names: capitalised words and initials, stopping at the first word that is not one
     const tok = /([\p{Lu}][\p{L}\p{M}'’-]*\.?|[\p{Lu}]\.)(\d*)(?=[\s,]|$)/uy;
     let pos = valueStart;
     let end = valueStart;
+    let titleEnd = valueStart;
     let count = 0;
     while (count < 6) {
       tok.lastIndex = pos;
@@ -270,7 +295,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
       if (/^(?:dr|dra|mr|mrs|ms|miss|sr|sra|don|doña|prof)\.?$/i.test(word)) {
         pos = tok.lastIndex;
         while (text[pos] === ' ') pos++;
-        if (count === 0) end = pos;
+        // the title is not part of the name ("Dr." is no identifier)
+        if (count === 0) end = titleEnd = pos;
         continue;
       }
       const after = text.slice(tok.lastIndex, tok.lastIndex + 2);
@@ -280,11 +306,15 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
       if (dict.commonWords.has(lower) && !dict.firstNames.has(lower) && !dict.lastNames.has(lower) && !nextCapital) break;
       count++;
       end = tok.lastIndex;
-      if (end > valueStart && text[end - 1] === '.' && !/^[\p{Lu}]\.$/u.test(word)) end--;
+      if (end > valueStart && text[end - 1] === '.' && !/^[\p{Lu}]\.$/u.test(word)) {
+        // a full stop after a whole word ends the sentence, and the name with it
+        end--;
+        break;
+      }
       pos = tok.lastIndex;
       while (text[pos] === ' ') pos++;
     }
-    let start = valueStart;
+    let start = titleEnd;
     while (start < end && !/[\p{L}\d]/u.test(text[start] ?? '')) start++;
     if (count > 0) push(out, start, end, 'NAME', 'line-label', 0.9);
   }
