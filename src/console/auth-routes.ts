@@ -225,9 +225,14 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
   app.post('/admin/api/keys', admin(true, async (_c, req, body) => {
     const input = parseBody(newKeySchema, body);
     const { expiresAt, ...rest } = input;
-    return { status: 201, body: await a.createKey(req, { ...rest, ...(expiresAt === undefined ? {} : { expiresAt }) }) };
+    const issued = await a.createKey(req, { ...rest, ...(expiresAt === undefined ? {} : { expiresAt }) });
+    // The key is in this answer and nowhere else, ever.
+    return { status: 201, body: { key: issued.key, ...issued.record } };
   }));
-  app.post('/admin/api/keys/:id/rotate', admin(true, async (c, req, body) => ({ status: 201, body: await a.rotateKey(req, c.req.param('id') as string, parseBody(rotateSchema, body).overlapMs) })));
+  app.post('/admin/api/keys/:id/rotate', admin(true, async (c, req, body) => {
+    const rotated = await a.rotateKey(req, c.req.param('id') as string, parseBody(rotateSchema, body).overlapMs);
+    return { status: 201, body: { key: rotated.key, oldKeyValidUntil: rotated.oldKeyValidUntil, ...rotated.record } };
+  }));
   app.post('/admin/api/keys/:id/revoke', admin(true, async (c, req) => ({ body: await a.revokeKey(req, c.req.param('id') as string) })));
   app.post('/admin/api/tokens/revoke', admin(true, async (_c, req, body) => {
     const input = parseBody(revokeTokenSchema, body);
