@@ -37,6 +37,8 @@ const breakGlassSchema = z.strictObject({
   purpose: z.string().min(1).max(16),
   minutes: z.number().int().min(1).max(24 * 60).optional(),
 });
+/** `{ "csv": "<user,patient,role,start,end lines>" }` or `{ "fhir": <Bundle | CareTeam | resource[]> }`. */
+const importSchema = z.union([z.strictObject({ csv: z.string(), fhir: z.undefined().optional() }), z.strictObject({ fhir: z.unknown(), csv: z.undefined().optional() })]);
 const reviewSchema = z.strictObject({ outcome: z.enum(['justified', 'misuse']), note: z.string().max(2000).optional() });
 const statusSchema = z.enum(['open', 'justified', 'misuse']).optional();
 
@@ -93,9 +95,9 @@ export function registerAccessRoutes(app: App, deps: GatewayDeps & { readonly is
     await admin.endAssignment(req, c.req.param('id') ?? '');
     return { body: { ended: true } };
   }));
-  app.post(`${base}/care-team/import`, route(async (req, text, c) => {
-    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-    const result = type === 'text/csv' ? await admin.importCsv(req, text) : await admin.importFhir(req, parseJson(text));
+  app.post(`${base}/care-team/import`, route(async (req, text) => {
+    const body = parseBody(importSchema, text);
+    const result = body.csv !== undefined ? await admin.importCsv(req, body.csv) : await admin.importFhir(req, body.fhir);
     return { status: result.problems.length > 0 ? 422 : 200, body: result };
   }));
   app.put(`${base}/profiles/:user`, route(async (req, text, c) => {
