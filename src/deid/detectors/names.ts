@@ -50,6 +50,13 @@ const particles = new Set(['van', 'von', 'de', 'der', 'den', 'del', 'della', 'da
 const placePrepositions = new Set(['in', 'from', 'at', 'near', 'to', 'of', 'en', 'de', 'desde', 'hacia', 'visiting', 'moved', 'lives']);
 const stateWords = /^(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)$/;
 
+const ageAfter = /\s{1,3}is an? \d{1,3}[ -]?(?:year|yo\b|y\/o)/y;
+/** A sticky expression tried at one offset, without slicing the text. */
+function stickyTest(re: RegExp, text: string, at: number): boolean {
+  re.lastIndex = at;
+  return re.test(text);
+}
+
 const contextWords = new Set([...titles, ...triggers, ...eponymHeads, ...placePrepositions, ...particles]);
 
 const letterRe = /\p{L}/u;
@@ -93,15 +100,20 @@ export interface NameDetector {
 
 export function createNameDetector(dict: Dictionaries): NameDetector {
   // capitalised words repeat ("The", "Patient", the patient's own name): remember their class
-  const memo = new Map<string, Kind>();
-  function classify(word: string, lower: string, cap: boolean): Kind {
-    if (!cap) return kinds.word;
+  // the lower-cased form is remembered with the class: lower-casing each occurrence again showed in profiles
+  interface Seen { readonly lower: string; readonly cap: boolean; readonly allCaps: boolean; readonly kind: Kind }
+  const memo = new Map<string, Seen>();
+  function lookup(word: string): Seen {
     const hit = memo.get(word);
     if (hit !== undefined) return hit;
-    const kind = classifyFresh(word, lower);
+    const lower = word.toLowerCase();
+    const c = word.charCodeAt(0);
+    const cap = c < 128 ? c >= 65 && c <= 90 : word[0] !== lower[0];
+    const allCaps = word.length > 1 && word === word.toUpperCase();
+    const seen: Seen = { lower, cap, allCaps, kind: cap ? classifyFresh(word, lower) : kinds.word };
     if (memo.size > 50_000) memo.clear();
-    memo.set(word, kind);
-    return kind;
+    memo.set(word, seen);
+    return seen;
   }
 
   function classifyFresh(word: string, lower: string): Kind {
@@ -166,10 +178,8 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
           end -= 2;
         }
       }
-      const lower = alpha.toLowerCase();
-      const cap = c < 128 ? c >= 65 && c <= 90 : alpha[0] !== lower[0];
-      const allCaps = alpha.length > 1 && alpha === alpha.toUpperCase();
-      let kind = classify(alpha, lower, cap);
+      const { lower, cap, allCaps, kind: known } = lookup(alpha);
+      let kind: Kind = known;
       // an all-capitals word is a heading more often than a name, unless the dictionary is sure
       if (allCaps && (kind === kinds.unknown || alpha.length <= 4)) kind = kinds.word;
       // "History:" is a label; a known name before a colon is still a name ("Nicole: see you")
@@ -270,7 +280,7 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
           else if (pairNext.kind === kinds.initial && third && third.kind === kinds.unknown && adjacent(text, pairNext, third)) unknownRun = true;
         }
         // "<Name> is a 61 year-old": the subject of an age statement
-        const ageSubject = (t.kind === kinds.weak || t.kind === kinds.unknown) && /^\s{1,3}is an? \d{1,3}[ -]?(?:year|yo\b|y\/o)/.test(text.slice(t.end, t.end + 24));
+        const ageSubject = (t.kind === kinds.weak || t.kind === kinds.unknown) && text.charCodeAt(t.end) === 32 && stickyTest(ageAfter, text, t.end);
         if (titled || triggered || pair || unknownRun || ageSubject || t.kind === kinds.strong) {
           if (!titled && triggered && t.kind !== kinds.strong) {
             // a trigger needs a name-looking word: an unknown capitalised word at a sentence start is not enough
