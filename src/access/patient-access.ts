@@ -139,6 +139,7 @@ export async function planCsvImport(text: string, users: UserResolver, now: numb
     const cells = lines[i] ?? [];
     if (cells.every((cell) => cell.trim() === '')) continue;
     const at = `line ${i + 1}`;
+    const problemsBefore = problems.length;
     const cell = (name: (typeof careTeamCsvHeader)[number]): string => (col[name] < 0 ? '' : (cells[col[name]] ?? '').trim());
     const userId = cell('user') === '' ? undefined : await users.byIdOrName(cell('user'));
     if (userId === undefined) problems.push({ at, field: 'user', problem: 'no such user' });
@@ -151,7 +152,7 @@ export async function planCsvImport(text: string, users: UserResolver, now: numb
     const endAt = cell('end') === '' ? null : parseInstant(cell('end'));
     if (endAt === undefined) problems.push({ at, field: 'end', problem: 'expected an ISO 8601 date or date-time' });
     if (startAt !== undefined && typeof endAt === 'number' && endAt <= startAt) problems.push({ at, field: 'end', problem: 'end must be after start' });
-    if (userId !== undefined && patient !== undefined && startAt !== undefined && endAt !== undefined) rows.push({ userId, patient, teamRole, startAt, endAt });
+    if (problems.length === problemsBefore && userId !== undefined && patient !== undefined && startAt !== undefined && endAt !== undefined) rows.push({ userId, patient, teamRole, startAt, endAt });
   }
   return { rows, problems, skipped: 0 };
 }
