@@ -15,6 +15,7 @@ import { registerDeidRoutes } from './gateway/routes/deid.js';
 import { registerAccessRoutes } from './console/access-routes.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
 import { registerOpenAiRoutes } from './gateway/routes/openai.js';
+import { registerDownstreamRoute } from './gateway/routes/audit-downstream.js';
 import { sendError, sendJson } from './gateway/routes/respond.js';
 
 export interface AppDeps extends GatewayDeps {
@@ -60,6 +61,7 @@ export function buildApp(deps: AppDeps): App {
   registerAnthropicRoutes(app, deps);
   registerDeidRoutes(app, deps);
   registerAuthRoutes(app, deps);
+  registerDownstreamRoute(app, deps);
   registerAccessRoutes(app, deps);
 
   app.notFound((c) => sendError(c, new GatewayError('route_not_found'), requestIdOf(c), deps));

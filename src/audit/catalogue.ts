@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The audit event catalogue: every event type phigate writes, what it means, which FHIR/BALP
+ * pattern it exports as, and which HTTP routes produce it. A test builds the application and
+ * fails when a registered route has no entry here, so a new route cannot ship unaudited.
+ *
+ * Routes that carry no data (health, readiness, metrics) are listed as exempt, with the reason.
+ * Reads of administrative lists that do not write a record yet are marked `emitted: false`, so
+ * the gap is visible and tested rather than silent.
+ */
+import { accessAuditEventTypes } from '../access/audit.js';
+import { adminEventTypes } from '../auth/admin.js';
+import { auditEventTypes } from './record.js';
+
+/** How the event exports to FHIR (see fhir-audit-event.ts). */
+export type CataloguePattern = 'disclosure' | 'query' | 'read' | 'login' | 'logout' | 'alert' | 'create' | 'update' | 'delete' | 'execute';
+
+export interface CatalogueEntry {
+  readonly description: string;
+  readonly pattern: CataloguePattern;
+}
+
+/** Event types written by the audit tools themselves. */
+export const auditToolEventTypes = {
+  downstream: 'audit.downstream',
+  reportDownstream: 'audit.report_downstream',
+  alert: 'alert',
+  export: 'audit.export',
+  retentionPurge: 'audit.purge',
+  contentPurge: 'content.purge',
+  legalHoldCreate: 'legalhold.create',
+  legalHoldRelease: 'legalhold.release',
+  anomalyReport: 'anomaly.report',
+} as const;
+
+/** Every event type, with its meaning. */
+export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
+  [auditEventTypes.chatCompletion]: { description: 'A chat completion (OpenAI surface): disclosure before the vendor call, completion or refusal after', pattern: 'disclosure' },
+  [auditEventTypes.anthropicMessage]: { description: 'A message (Anthropic surface): disclosure before the vendor call, completion or refusal after', pattern: 'disclosure' },
+  [auditEventTypes.embeddings]: { description: 'An embeddings call: disclosure before the vendor call, completion or refusal after', pattern: 'disclosure' },
+  [auditEventTypes.modelsList]: { description: 'The caller listed the models it may use', pattern: 'query' },
+  [auditEventTypes.deidText]: { description: 'Text de-identified inside the gateway; nothing left it', pattern: 'execute' },
+  [auditEventTypes.reidText]: { description: 'Tokens re-identified for the caller: PHI shown to a person', pattern: 'read' },
+  'auth.login': { description: 'Console sign-in, successful or refused (the attempted name is never recorded)', pattern: 'login' },
+  'auth.logout': { description: 'Console sign-out', pattern: 'logout' },
+  'auth.session': { description: 'Console session check', pattern: 'query' },
+  'user.list': { description: 'An administrator listed users', pattern: 'query' },
+  'user.read': { description: 'An administrator read one user or their delegations', pattern: 'read' },
+  'apikey.list': { description: 'An administrator listed API keys', pattern: 'query' },
+  [adminEventTypes.userCreate]: { description: 'User or service account created', pattern: 'create' },
+  [adminEventTypes.userDisable]: { description: 'User disabled; their keys and sessions stop working', pattern: 'update' },
+  [adminEventTypes.userSetRoles]: { description: 'Roles changed (before and after recorded)', pattern: 'update' },
+  [adminEventTypes.userSetPassword]: { description: 'Password set', pattern: 'update' },
+  [adminEventTypes.userEnrollTotp]: { description: 'TOTP second factor enrolled', pattern: 'create' },
+  [adminEventTypes.userDelegate]: { description: 'A service account may act on behalf of a user', pattern: 'create' },
+  [adminEventTypes.userUndelegate]: { description: 'A delegation ended', pattern: 'delete' },
+  [adminEventTypes.apiKeyCreate]: { description: 'API key issued', pattern: 'create' },
+  [adminEventTypes.apiKeyRotate]: { description: 'API key rotated with an overlap', pattern: 'update' },
+  [adminEventTypes.apiKeyRevoke]: { description: 'API key revoked', pattern: 'delete' },
+  [adminEventTypes.tokenRevoke]: { description: 'Bearer token revoked', pattern: 'delete' },
+  [accessAuditEventTypes.careTeamAssign]: { description: 'Care-team assignment', pattern: 'create' },
+  [accessAuditEventTypes.careTeamEnd]: { description: 'Care-team assignment ended', pattern: 'delete' },
+  [accessAuditEventTypes.careTeamImport]: { description: 'Care-team assignments imported', pattern: 'create' },
+  [accessAuditEventTypes.unitChange]: { description: 'Unit membership or patient placement changed', pattern: 'update' },
+  [accessAuditEventTypes.profileChange]: { description: 'Access profile changed', pattern: 'update' },
+  [accessAuditEventTypes.breakGlassStart]: { description: 'Break-glass session started, with reason (encrypted) and alert', pattern: 'create' },
+  [accessAuditEventTypes.breakGlassEnd]: { description: 'Break-glass session ended', pattern: 'delete' },
+  [accessAuditEventTypes.breakGlassReview]: { description: 'Break-glass session reviewed (justified or misuse)', pattern: 'update' },
+  [auditToolEventTypes.downstream]: { description: 'The application reported what was done with an answer: accepted into the chart, order placed, message sent, discarded', pattern: 'create' },
+  [auditToolEventTypes.reportDownstream]: { description: 'The HTTP call that reported a downstream action, accepted or refused', pattern: 'create' },
+  [auditToolEventTypes.alert]: { description: 'An anomaly scan raised an alert', pattern: 'alert' },
+  [auditToolEventTypes.export]: { description: 'The audit log was exported (FHIR NDJSON or write-once storage)', pattern: 'query' },
+  [auditToolEventTypes.retentionPurge]: { description: 'Audit records past retention were purged', pattern: 'delete' },
+  [auditToolEventTypes.contentPurge]: { description: 'Inference content keys past their schedule were destroyed', pattern: 'delete' },
+  [auditToolEventTypes.legalHoldCreate]: { description: 'A legal hold was placed; purges it covers are suspended', pattern: 'create' },
+  [auditToolEventTypes.legalHoldRelease]: { description: 'A legal hold was released', pattern: 'delete' },
+  [auditToolEventTypes.anomalyReport]: { description: 'An anomaly scan ran and stored its report', pattern: 'create' },
+};
+
+/** What a route writes to the audit log. */
+export type RouteAudit =
+  | { readonly events: readonly string[]; readonly emitted?: true }
+  /** Catalogued, but the handler does not write the record yet. */
+  | { readonly events: readonly string[]; readonly emitted: false }
+  /** Carries no data about people or configuration. */
+  | { readonly exempt: string };
+
+/** Every HTTP route, keyed `METHOD path` exactly as Hono registers it. */
+export const routeCatalogue: Readonly<Record<string, RouteAudit>> = {
+  'GET /healthz': { exempt: 'liveness probe; no data' },
+  'GET /readyz': { exempt: 'readiness probe; no data' },
+  'GET /metrics': { exempt: 'Prometheus counters with route templates only; no data about people' },
+  'POST /v1/chat/completions': { events: [auditEventTypes.chatCompletion] },
+  'POST /v1/embeddings': { events: [auditEventTypes.embeddings] },
+  'GET /v1/models': { events: [auditEventTypes.modelsList] },
+  'POST /v1/messages': { events: [auditEventTypes.anthropicMessage] },
+  'POST /v1/deid': { events: [auditEventTypes.deidText] },
+  'POST /v1/reid': { events: [auditEventTypes.reidText] },
+  'POST /v1/audit/downstream': { events: [auditToolEventTypes.reportDownstream, auditToolEventTypes.downstream] },
+  'POST /console/api/login': { events: ['auth.login'] },
+  'POST /console/api/logout': { events: ['auth.logout'] },
+  'GET /console/api/session': { events: ['auth.session'], emitted: false },
+  'GET /admin/api/users': { events: ['user.list'], emitted: false },
+  'POST /admin/api/users': { events: [adminEventTypes.userCreate] },
+  'GET /admin/api/users/:id': { events: ['user.read'], emitted: false },
+  'POST /admin/api/users/:id/disable': { events: [adminEventTypes.userDisable] },
+  'PUT /admin/api/users/:id/roles': { events: [adminEventTypes.userSetRoles] },
+  'POST /admin/api/users/:id/password': { events: [adminEventTypes.userSetPassword] },
+  'POST /admin/api/users/:id/totp': { events: [adminEventTypes.userEnrollTotp] },
+  'GET /admin/api/users/:id/delegations': { events: ['user.read'], emitted: false },
+  'POST /admin/api/users/:id/delegations': { events: [adminEventTypes.userDelegate] },
+  'DELETE /admin/api/users/:id/delegations/:userId': { events: [adminEventTypes.userUndelegate] },
+  'GET /admin/api/keys': { events: ['apikey.list'], emitted: false },
+  'POST /admin/api/keys': { events: [adminEventTypes.apiKeyCreate] },
+  'POST /admin/api/keys/:id/rotate': { events: [adminEventTypes.apiKeyRotate] },
+  'POST /admin/api/keys/:id/revoke': { events: [adminEventTypes.apiKeyRevoke] },
+  'POST /admin/api/tokens/revoke': { events: [adminEventTypes.tokenRevoke] },
+};
+
+/** Routes registered on `routes` (Hono's `app.routes`) that have no catalogue entry; middleware is skipped. */
+export function uncataloguedRoutes(routes: readonly { readonly method: string; readonly path: string }[]): string[] {
+  const missing = new Set<string>();
+  for (const route of routes) {
+    if (route.method === 'ALL') continue;
+    const key = `${route.method} ${route.path}`;
+    if (routeCatalogue[key] === undefined) missing.add(key);
+  }
+  return [...missing].sort();
+}
