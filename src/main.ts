@@ -17,7 +17,7 @@ import { generateApiKey } from './auth/api-keys.js';
 import { createAuthServices } from './auth/runtime.js';
 import { loadConfig } from './config/load.js';
 import type { PhigateConfig } from './config/schema.js';
-import { ensureLocalKeyFile, loadLocalKeyFileKms } from './crypto/kms/local-keyfile.js';
+import { createKms } from './crypto/kms/index.js';
 import { createSelfSignedCertificate, loadTlsMaterial } from './http/tls.js';
 import { systemClock } from './kernel/clock.js';
 import { configFileName } from './kernel/home.js';
@@ -88,7 +88,7 @@ export async function initHome(home: string, env: NodeJS.ProcessEnv = process.en
   writeFileSync(join(home, '.gitignore'), '*\n', { mode: 0o600 });
   writeFileSync(join(home, configFileName), configTemplate, { mode: 0o600 });
   const config = loadConfig({ home, env });
-  const kms = await ensureLocalKeyFile(inHome(home, config.kms.keyFile));
+  const kms = await createKms(config.kms, { baseDir: home, env, createLocalKeyFile: true });
   const certFile = inHome(home, config.server.tls.certFile);
   if (config.server.tls.enabled) await createSelfSignedCertificate(certFile, inHome(home, config.server.tls.keyFile));
   const store = await openStore({ url: config.store.url, baseDir: home, kms });
@@ -145,7 +145,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ? loadTlsMaterial(inHome(options.home, config.server.tls.certFile), inHome(options.home, config.server.tls.keyFile))
     : undefined;
   const providers = createProviders(config.endpoints, { baseDir: options.home, env });
-  const kms = await loadLocalKeyFileKms(inHome(options.home, config.kms.keyFile));
+  const kms = await createKms(config.kms, { baseDir: options.home, env });
   const store = await openStore({
     url: config.store.url,
     baseDir: options.home,

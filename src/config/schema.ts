@@ -131,12 +131,49 @@ export const configSchema = z
         url: z.string().default('sqlite:phigate.db'),
       })
       .prefault({}),
+    /** Where key-encryption keys live; `src/crypto/kms/index.ts` builds the adapter. */
     kms: z
-      .strictObject({
-        kind: z.literal('local').default('local'),
-        /** The local key file (0600); relative paths resolve against the state folder. */
-        keyFile: z.string().default('keys/local-kek'),
-      })
+      .discriminatedUnion('kind', [
+        z.strictObject({
+          kind: z.literal('local').default('local'),
+          /** The local key file (0600); relative paths resolve against the state folder. In production put it off the data volume (an absolute path on another mount). */
+          keyFile: z.string().default('keys/local-kek'),
+        }),
+        z.strictObject({
+          kind: z.literal('vault-transit'),
+          /** e.g. https://vault.internal:8200 */
+          address: z.url(),
+          /** A transit key created with derived=true, so the key context is bound. */
+          keyName: z.string().min(1).max(128),
+          mount: z.string().min(1).default('transit'),
+          token: secretRef,
+          namespace: z.string().min(1).optional(),
+        }),
+        z.strictObject({
+          kind: z.literal('aws-kms'),
+          region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
+          /** Key id, key ARN, alias name (alias/phigate) or alias ARN. */
+          keyId: z.string().min(1).max(2048),
+          /** Override for VPC endpoints; defaults to https://kms.REGION.amazonaws.com */
+          endpoint: z.url().optional(),
+          accessKeyId: secretRef,
+          secretAccessKey: secretRef,
+          sessionToken: secretRef.optional(),
+        }),
+        z.strictObject({
+          kind: z.literal('azure-key-vault'),
+          /** e.g. https://my-vault.vault.azure.net */
+          vaultUrl: z.url(),
+          /** An RSA key allowing wrapKey and unwrapKey. */
+          keyName: z.string().min(1).max(127),
+          /** Pin one key version; by default the current version wraps new keys. */
+          keyVersion: z.string().regex(/^[A-Za-z0-9]{1,64}$/).optional(),
+          tenantId: z.string().min(1),
+          clientId: z.string().min(1),
+          clientSecret: secretRef,
+          authorityHost: z.url().default('https://login.microsoftonline.com'),
+        }),
+      ])
       .prefault({}),
     audit: z
       .strictObject({
