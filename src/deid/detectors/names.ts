@@ -29,6 +29,12 @@ const triggers = new Set([
   'niece', 'nephew', 'cousin', 'fiancé', 'fiance', 'girlfriend', 'boyfriend', 'colleague', 'neighbor', 'roommate', 'is', 'am', 'por', 'hijo', 'hija',
   'esposo', 'esposa', 'madre', 'padre', 'hermano', 'hermana',
 ]);
+/** Kinship words: the capitalised word after one is a name even when it looks like vocabulary. */
+const kinship = new Set([
+  'son', 'daughter', 'wife', 'husband', 'mother', 'father', 'brother', 'sister', 'spouse', 'partner', 'aunt', 'uncle', 'grandmother',
+  'grandfather', 'niece', 'nephew', 'cousin', 'fiancé', 'fiance', 'girlfriend', 'boyfriend', 'named', 'called', 'hijo', 'hija', 'esposo',
+  'esposa', 'madre', 'padre', 'hermano', 'hermana',
+]);
 /** Words after a name that turn it into an eponym or a product. */
 const eponymHeads = new Set([
   'disease', 'syndrome', 'sign', 'signs', 'test', 'maneuver', 'manoeuvre', 'score', 'scale', 'catheter', 'procedure', 'reflex', 'palsy', 'fracture',
@@ -39,6 +45,8 @@ const eponymHeads = new Set([
   'scissors', 'needle', 'suture', 'stitch', 'graft', 'flap', 'shunt', 'valve', 'stent', 'device', 'approach', 'knot', 'frame', 'splint',
   'brace', 'boot', 'tongs', 'wire', 'wires', 'screw', 'screws', 'nail', 'probe', 'blade', 'bur', 'burr', 'trocar', 'cannula', 'sheath', 'balloon',
   'hose', 'fixator', 'cement', 'mesh', 'gauze', 'tape', 'spreader', 'speculum', 'hook', 'hooks', 'catheters', 'tubes', 'cup', 'pump', 'lens',
+  'lens', 'resector', 'guide', 'mouthgag', 'gag', 'modification', 'stand', 'diet', 'naming', 'inventory', 'questionnaire', 'battery',
+  'neuroma', 'reflexes', 'capsulotomy', 'cholangiogram', 'rule', 'rules', 'index', 'ratio', 'formula', 'equation',
   'enfermedad', 'síndrome', 'sindrome', 'signo', 'prueba', 'escala',
 ]);
 /** Endings of clinical words (anatomy, procedures, drug stems) that names do not have. */
@@ -50,7 +58,37 @@ const particles = new Set(['van', 'von', 'de', 'der', 'den', 'del', 'della', 'da
 const placePrepositions = new Set(['in', 'from', 'at', 'near', 'to', 'of', 'en', 'de', 'desde', 'hacia', 'visiting', 'moved', 'lives']);
 const stateWords = /^(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)$/;
 
+const doseAfter = / \d{1,5}(?:\.\d{1,3})?(?:-\d{1,5})? ?(?:mg|mcg|µg|g|gm|ml|mL|cc|units?|iu|IU|meq|mEq|%|tabs?|tablets?|caps?|puffs?|drops?)\b/y;
 const ageAfter = /\s{1,3}is an? \d{1,3}[ -]?(?:year|yo\b|y\/o)/y;
+/** Titles written as abbreviations: only after these may a full stop stand before the name. */
+const abbreviatedTitles = new Set(['dr', 'mr', 'mrs', 'ms', 'mx', 'prof', 'sr', 'sra', 'srta', 'dra', 'dña', 'rev']);
+/** "Dr. Smith", "Nurse Ann" — not "…the psychiatric nurse. A comprehensive…" nor "MS: A&O". */
+function titleGap(text: string, title: { lower: string; end: number }, word: { start: number }): boolean {
+  const gap = word.start - title.end;
+  if (gap < 1 || gap > 3) return false;
+  let dot = false;
+  for (let k = title.end; k < word.start; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 46 && k === title.end) dot = true;
+    else if (c !== 32) return false;
+  }
+  return !dot || abbreviatedTitles.has(title.lower);
+}
+/** Between two words of one phrase: spaces, lower-case words, digits and hyphens, no punctuation. */
+function phraseGap(text: string, from: number, to: number): boolean {
+  if (to - from > 40) return false;
+  let k = from;
+  // "Patrick's test", "St. Jude valve"
+  const c0 = text.charCodeAt(k);
+  if ((c0 === 39 || c0 === 0x2019) && (text.charCodeAt(k + 1) | 32) === 115) k += 2;
+  else if (c0 === 46 && (k - from === 0) && /\bst$/i.test(text.slice(Math.max(0, from - 3), from))) k += 1;
+  for (; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (!(c === 32 || c === 45 || (c >= 97 && c <= 122) || (c >= 48 && c <= 57))) return false;
+  }
+  return true;
+}
+
 /** A sticky expression tried at one offset, without slicing the text. */
 function stickyTest(re: RegExp, text: string, at: number): boolean {
   re.lastIndex = at;
@@ -119,6 +157,8 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
   function classifyFresh(word: string, lower: string): Kind {
     if (word.length === 1) return kinds.initial;
     if (dict.keep.has(lower)) return kinds.keep;
+    // "Dopplers", "Steri-Strips": the plural of a kept word
+    if (lower.length > 4 && lower.endsWith('s') && dict.keep.has(lower.slice(0, -1))) return kinds.keep;
     const isName = dict.firstNames.has(lower) || dict.lastNames.has(lower);
     if (isName) {
       if (productCase.test(word)) return kinds.word;
@@ -207,6 +247,17 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
     return false;
   }
 
+  /**
+   * A capitalised word (not all capitals) set aside only by its ending or inner capitals
+   * ("Philine", "Naoufal"), not by the ordinary-word or keep lists: a name when context says so.
+   */
+  function softWord(text: string, t: Token): boolean {
+    if (t.kind !== kinds.word || !t.cap || t.end - t.start < 3) return false;
+    const c2 = text.charCodeAt(t.start + 1);
+    if (c2 >= 65 && c2 <= 90) return false;
+    return !dict.commonWords.has(t.lower) && !dict.keep.has(t.lower);
+  }
+
   function nameish(t: Token): boolean {
     return t.kind === kinds.strong || t.kind === kinds.weak || t.kind === kinds.unknown || t.kind === kinds.initial;
   }
@@ -236,7 +287,31 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         const t = tokens[i];
         const next = tokens[i + 1];
         if (!t || !next || !t.cap) continue;
-        if ((t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak) && eponymHeads.has(next.lower) && next.start - t.end <= 3) t.kind = kinds.keep;
+        if (!(t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak)) continue;
+        // "Lunesta 3 mg", "Vitoss 5 cc": a word before a dose is a drug or a product
+        if (text.charCodeAt(t.end) === 32 && stickyTest(doseAfter, text, t.end)) {
+          t.kind = kinds.keep;
+          continue;
+        }
+        // "Judkins right coronary catheter", "Wechsler Adult Intelligence Scale", "South Beach Diet":
+        // the head may follow a few capitalised or lower-case words, within one phrase
+        let j = i + 1;
+        let head = -1;
+        while (j < n && j - i <= 4) {
+          const h = tokens[j];
+          if (!h || !phraseGap(text, (tokens[j - 1] ?? t).end, h.start)) break;
+          if (eponymHeads.has(h.lower)) {
+            head = j;
+            break;
+          }
+          if (!h.cap) break;
+          j++;
+        }
+        if (head < 0) continue;
+        for (let k = i; k < head; k++) {
+          const w = tokens[k];
+          if (w && w.kind !== kinds.initial) w.kind = kinds.keep;
+        }
       }
       for (let i = 0; i < n; i++) {
         const t = tokens[i];
@@ -250,8 +325,9 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         }
         const prev = tokens[i - 1];
         // a title or a trigger word: the capitalised run after it is a name whatever its words
-        const titled = prev !== undefined && titles.has(prev.lower) && t.cap && t.start - prev.end <= 3 && (t.kind !== kinds.word || t.end - t.start <= 4 || nameish(tokens[i + 1] ?? t));
-        const triggered = prev !== undefined && triggers.has(prev.lower) && t.start - prev.end <= 2 && (t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak);
+        const titled = prev !== undefined && titles.has(prev.lower) && t.cap && titleGap(text, prev, t) && (t.kind !== kinds.word || t.end - t.start <= 4 || nameish(tokens[i + 1] ?? t));
+        const triggered = prev !== undefined && triggers.has(prev.lower) && t.start - prev.end <= 2 &&
+          (t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak || (kinship.has(prev.lower) && softWord(text, t)));
         // "Last, First": a comma between two name words, one of them a known first name or followed by a verb
         if (t.kind === kinds.unknown || t.kind === kinds.weak || t.kind === kinds.strong) {
           const next = tokens[i + 1];
@@ -305,14 +381,15 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
               }
               break;
             }
-            if (!(nameish(b) || (titled && b.cap))) break;
+            if (!(nameish(b) || (titled && b.cap) || (j > i && tokens[j]?.kind === kinds.initial && softWord(text, b)))) break;
             j++;
           }
           let k = i;
           while (k - 1 >= 0 && !titled) {
             const a = tokens[k - 1];
             const b = tokens[k];
-            if (!a || !b || !adjacent(text, a, b) || !nameish(a)) break;
+            // "Coline G. Hansen": before an initial, a capitalised word that is no ordinary word is a first name
+            if (!a || !b || !adjacent(text, a, b) || !(nameish(a) || (b.kind === kinds.initial && softWord(text, a)))) break;
             if (i - k >= 3) break;
             k--;
           }
@@ -342,6 +419,10 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         if (last < 0) continue;
         const single = last === i;
         if (single && t.kind === kinds.keep) continue;
+        // "South Beach Diet", "Post Anesthesia Care Unit": the place name is part of a longer proper phrase
+        const after = tokens[last + 1];
+        const lastTok = tokens[last] ?? t;
+        if (after && phraseGap(text, lastTok.end, after.start) && (eponymHeads.has(after.lower) || (after.cap && !stateWords.test(text.slice(after.start, after.end)) && after.start - lastTok.end === 1 && (after.kind === kinds.word || after.kind === kinds.keep)))) continue;
         const ambiguous = dict.ambiguousCities.has(t.lower) || t.kind === kinds.word || t.kind === kinds.weak;
         if (single && ambiguous) {
           const prev = tokens[i - 1];

@@ -92,7 +92,7 @@ export function casedAlternatives(language: Language, dict: Dictionaries): Alter
     { name: 'dmd', source: '\\b(?:[Oo]n|[Ss]ince|[Ff]rom|[Uu]ntil|[Dd]ated|DOS|[Dd]ate|thru|through|el|desde|hasta)\\s{1,3}\\d{1,2}/\\d{1,2}(?![\\w/]|[.-]\\d)' },
     {
       name: 'street',
-      source: `(?<![\\w-])\\d{1,6}[A-Za-z]?(?:\\s{1,3}[NSEW]\\.?)?(?:\\s{1,3}[A-Z][A-Za-z'.-]{0,30}){1,4}\\s{1,3}(?:${street})\\.?(?![a-z])(?:,?\\s{1,3}(?:[Aa]pt|[Aa]partment|[Ss]uite|[Ss]te|[Uu]nit|[Rr]oom|[Rr]m|[Ff]loor|[Ff]l|#)\\.?\\s{0,3}#?\\s{0,2}[A-Za-z0-9-]{1,8})?`,
+      source: `(?<![\\w-])\\d{1,6}[A-Za-z]?(?:\\s{1,3}[NSEW]\\.?)?(?:\\s{1,3}(?:[A-Z][A-Za-z'.-]{0,30}|\\d{1,3}(?:st|nd|rd|th))){1,4}\\s{1,3}(?:${street})\\.?(?![a-z])(?:,?\\s{1,3}(?:[Aa]pt|[Aa]partment|[Ss]uite|[Ss]te|[Uu]nit|[Rr]oom|[Rr]m|[Ff]loor|[Ff]l|#)\\.?\\s{0,3}#?\\s{0,2}[A-Za-z0-9-]{1,8})?`,
     },
     { name: 'facility', source: `(?:${byFirstLetter(cased(facilityWords).split('|'))})(?![a-z])` },
   ];
@@ -177,6 +177,12 @@ const stateAbbrev =
   'AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR';
 /** Case-sensitive look-back for a ZIP code: a state, a ZIP label or a Spanish postcode label. */
 const zipContext = new RegExp(`(?:\\b(?:${stateAbbrev})|${usStates}|\\b[Zz][Ii][Pp](?: [Cc]ode)?:?|[Pp]ostal [Cc]ode:?|\\bC\\.?P\\.?:?|\\bcp:?)[\\s,.]{0,3}$`);
+
+function mixedSeparators(s: string): boolean {
+  const seps = s.match(/[-/.]/g);
+  return seps !== null && seps.length >= 2 && !/^\d{4}/.test(s) ? seps[0] !== seps[1] : false;
+}
+const fractionUnit = /\s{0,2}(?:(?:to|-)\s{0,2}[\d.]{1,4}\s{0,2})?(?:inch|inches|in\b|cm\b|mm\b|tabs?\b|tablets?\b|cups?\b|miles?\b|hours?\b|hrs?\b|teaspoons?\b|tsp\b)/y;
 
 function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
@@ -452,11 +458,16 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             if (isUpper(s[0]) && isUpper(s[1])) push(out, start, end, 'ACCOUNT', kind, 0.9);
             break;
           case 'dnum':
+            // "3-4/10" is a pain score, "1.5/2.0" a ratio: a date keeps one separator
+            if (mixedSeparators(s)) break;
             if (validNumericDate(s)) push(out, start, end, 'DATE', kind, 0.95);
             else if (s.replace(/\D/g, '').length >= 7) push(out, start, end, 'ID', 'number', 0.6);
             break;
           case 'dmd': {
             const at = s.search(/\d/);
+            // "from 1/2 to 1 inch", "1/2 tab": a fraction with a unit
+            fractionUnit.lastIndex = end;
+            if (fractionUnit.test(text)) break;
             if (validNumericDate(`${s.slice(at)}/2000`)) push(out, start + at, end, 'DATE', kind, 0.8);
             break;
           }
@@ -482,6 +493,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             break;
           case 'street': {
             const words = s.split(/\s+/).slice(1);
+            // "53 RBC, 2 WBC. Plain films": a full stop after a word inside the name ends a sentence
+            if (words.slice(0, -1).some((w) => /^(?:[A-Z]{2,}|[A-Za-z]{4,})\.$/.test(w))) break;
             const capitalised = words.filter((w) => /^\p{L}/u.test(w) && !/^[nsew]\.?$/i.test(w) && !/^(?:apt|apartment|suite|ste|unit|room|rm|floor|fl)\.?$/i.test(w));
             if (capitalised.length > 0) {
               push(out, start, end, 'LOCATION', kind, 0.9);
@@ -510,6 +523,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
               const first = /^(\S+)\s+/.exec(head);
               if (!first) break;
               const w = (first[1] ?? '').toLowerCase().replace(/[.']/g, '');
+              // a surname particle stays: "de Lange Memorial Hospital"
+              if (/^(?:de|da|di|du|la|le|van|von|der|den|del)$/.test(w)) break;
               if (/^(?:of|the|and|&)$/.test(w) || (w.length <= 2 && w !== 'st') || (dict.commonWords.has(w) && !/^(?:st|saint|general|memorial|community|regional|county|university|mercy|good|sacred|holy|children)$/.test(w))) {
                 from += first[0].length;
                 head = head.slice(first[0].length);
@@ -565,8 +580,14 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             valueAfterLabel.lastIndex = end;
             const v = valueAfterLabel.exec(text);
             if (v && v[1] !== undefined && /\d/.test(v[1]) && v[1].replace(/\D/g, '').length >= 2) {
-              const vs = end + v[0].length - v[1].length;
-              const value = v[1].replace(/[.)-]+$/, '');
+              let vs = end + v[0].length - v[1].length;
+              let value = v[1].replace(/[.)-]+$/, '');
+              // "fax number is 831-5926": a word without a digit in front of the number is not part of it
+              const lead = /^[a-z]{1,12} (?=\S*\d)/.exec(value);
+              if (lead) {
+                vs += lead[0].length;
+                value = value.slice(lead[0].length);
+              }
               const category = labelCategory(s);
               // a label only re-types numbers; a date after "Visit:" stays a date
               if (!(category === 'ID' && /^\d{1,2}[/.-]\d{1,2}/.test(value))) {

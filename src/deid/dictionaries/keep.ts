@@ -17,6 +17,9 @@ nissen noonan ortolani osgood paget pap parkinson perthes peyronie phalen pott p
 reiter reye riedel rinne romberg rovsing salter sjogren sjögren schatzki schlatter scheuermann seldinger
 sheehan simmonds snellen spurling sturge takayasu tinel tietze tourette trendelenburg valsalva von waldenstrom
 wallenberg wegener weil wernicke whipple willebrand wilms zenker zollinger
+mayo mohs wechsler judkins penfield bookwalter cottle yankauer metzenbaum mcivor dingman crile ligasure
+kirschner steinmann jamshidi tuohy veress fogarty swan-ganz broviac groshong mahurkar tenckhoff gerota scarpa
+bartholin skene hasson
 `;
 
 export const drugs = `
@@ -75,6 +78,8 @@ medicare medicaid insurance blue cross shield aetna cigna humana united healthca
 emergency trauma icu ccu nicu picu er ed or pacu ct mri ekg ecg eeg emg cbc bmp cmp
 grade stage type class score scale level total
 alert oriented awake pleasant cooperative denies reports states complains notes
+mom dad mommy daddy grandma grandpa
+na ca fe zn ag agcl hgb hct plt wbc rbc bun alt ast inr ptt tsh psa
 `;
 
 /** Section headers and words of Spanish clinical case reports, never names on their own. */
