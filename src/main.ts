@@ -161,7 +161,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     },
     onFailure: (err) => logger.error({ err }, 'audit commit failed'),
   });
-  const vault = createEncryptedTokenVault({ repo: createTokenVaultRepo<PhiCategory>(store.db, store.fieldCrypto), crypto: store.fieldCrypto, ttlMs: config.deid.tokenTtlMs });
+  const vault = createEncryptedTokenVault({ repo: createTokenVaultRepo<PhiCategory>(store.db), crypto: store.fieldCrypto, ttlMs: config.deid.tokenTtlMs });
   const deidentifier = createDeidentifier({
     detector: createDeidEngine({ language: config.deid.language }),
     policy: deidPolicies[config.deid.policy],

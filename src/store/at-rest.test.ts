@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureLocalKeyFile, loadLocalKeyFileKms } from '../crypto/kms/local-keyfile.js';
-import { openStore } from './store.js';
+import { createEncryptedTokenVault, type TokenVault } from '../deid/token-vault.js';
+import type { PhiCategory } from '../deid/types.js';
+import { createTokenVaultRepo } from './repos/token-vault-repo.js';
+import { openStore, type OpenedStore } from './store.js';
 
 const temps: string[] = [];
 afterEach(async () => {
@@ -42,18 +45,23 @@ function canaries(): string[] {
   ];
 }
 
+/** The token vault as the gateway uses it: deid's encrypted vault over the store's table. */
+function vaultOf(store: OpenedStore): TokenVault {
+  return createEncryptedTokenVault({ repo: createTokenVaultRepo<PhiCategory>(store.db), crypto: store.fieldCrypto });
+}
+
 describe('encryption at rest', () => {
   it('leaves no canary anywhere in the state folder (database, -wal, -shm)', async () => {
     const home = await tempHome();
     const kms = await ensureLocalKeyFile(join(home, 'keys', 'local-kek'));
     const values = canaries();
     const store = await openStore({ url: 'sqlite:phigate.db', baseDir: home, kms });
-    for (const [i, value] of values.entries()) {
-      await store.tokenVault.put({ conversationId: 'conv-1', token: `[X_${i + 1}]`, type: 'X', sequence: i + 1, value, expiresAt: Date.now() + 60_000 });
-      await store.tokenVault.put({ conversationId: 'conv-2', token: `[X_${i + 1}]`, type: 'X', sequence: i + 1, value, expiresAt: Date.now() + 60_000 });
+    for (const value of values) {
+      await vaultOf(store).tokenize('conv-1', 'NAME', value);
+      await vaultOf(store).tokenize('conv-2', 'NAME', value);
     }
     // Read back through the store so the check below is not passing on an empty database.
-    expect(await store.tokenVault.get('conv-1', '[X_1]')).toBe(values[0]);
+    expect(await vaultOf(store).lookup('conv-1', '[NAME_1]')).toBe(values[0]);
 
     // Scan once while open (the WAL still holds the writes), and again after close.
     const scan = async (): Promise<{ files: string[]; hits: string[] }> => {
@@ -87,7 +95,7 @@ describe('encryption at rest', () => {
     const home = await tempHome();
     const kms = await ensureLocalKeyFile(join(home, 'keys', 'local-kek'));
     const store = await openStore({ url: 'sqlite:data/phigate.db', baseDir: home, kms });
-    await store.tokenVault.put({ conversationId: 'c', token: '[X_1]', type: 'X', sequence: 1, value: 'v', expiresAt: Date.now() + 60_000 });
+    await vaultOf(store).tokenize('c', 'NAME', 'v');
     for (const file of await filesUnder(join(home, 'data'))) expect((await stat(file)).mode & 0o077).toBe(0);
     expect((await stat(join(home, 'data'))).mode & 0o777).toBe(0o700);
     await store.close();
@@ -97,7 +105,7 @@ describe('encryption at rest', () => {
     const home = await tempHome();
     const kms = await ensureLocalKeyFile(join(home, 'keys', 'local-kek'));
     const store = await openStore({ url: 'sqlite:phigate.db', baseDir: home, kms });
-    await store.tokenVault.put({ conversationId: 'c', token: '[NAME_1]', type: 'NAME', sequence: 1, value: 'Jane Q. Doe', expiresAt: Date.now() + 60_000 });
+    await vaultOf(store).tokenize('c', 'NAME', 'Jane Q. Doe');
     await store.close();
 
     const elsewhere = await tempHome();
@@ -112,7 +120,7 @@ describe('encryption at rest', () => {
 
     // With the original key file the copy reads fine, so the failure above is the key, not the copy.
     const reopened = await openStore({ url: 'sqlite:copy/phigate.db', baseDir: elsewhere, kms });
-    expect(await reopened.tokenVault.get('c', '[NAME_1]')).toBe('Jane Q. Doe');
+    expect(await vaultOf(reopened).lookup('c', '[NAME_1]')).toBe('Jane Q. Doe');
     await reopened.close();
   });
 });

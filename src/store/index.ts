@@ -12,7 +12,6 @@ export {
   createTokenVaultRepo,
   tokenVaultContext,
   tokenVaultField,
-  type TokenVaultEntry,
   type TokenVaultRecord,
   type TokenVaultRepo,
   type TokenVaultRepoOptions,

@@ -4,7 +4,8 @@
  * bundling and ordering are visible in code. Kysely's migrator takes a lock (an advisory lock on
  * Postgres), so several instances starting at once migrate once.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
+import { dialectOf } from './dialect.js';
 import { migrations as allMigrations } from './migrations/index.js';
 
 /** A provider over a fixed record of migrations. */
@@ -32,7 +33,15 @@ export async function migrateToLatest(
   db: Kysely<any>,
   migrations: Readonly<Record<string, Migration>> = allMigrations,
 ): Promise<readonly string[]> {
-  const migrator = new Migrator({ db, provider: createListMigrationProvider(migrations) });
+  // Kysely looks for its bookkeeping tables in every schema unless told which one; name the
+  // current schema so one database can hold several phigate schemas (tests, benchmarks, tenants).
+  const migrationTableSchema =
+    dialectOf(db) === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: createListMigrationProvider(migrations),
+    ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r: MigrationResult) => r.status === 'Error');

@@ -45,7 +45,7 @@ describe('fit with deid', () => {
     try {
       await migrateToLatest(db);
       const crypto = await createTestFieldCrypto();
-      const repo: DeidRepo = createTokenVaultRepo<PhiCategory>(db, crypto);
+      const repo: DeidRepo = createTokenVaultRepo<PhiCategory>(db);
       const vault = createEncryptedTokenVault({ repo, crypto });
       const token = await vault.tokenize('conv-1', 'NAME', 'Jane Q. Doe');
       expect(await vault.tokenize('conv-1', 'NAME', 'Jane Q. Doe')).toBe(token);

@@ -11,7 +11,6 @@
  */
 import type { Kysely } from 'kysely';
 import { createFieldCrypto, type EnvelopeFieldCrypto } from '../crypto/envelope.js';
-import type { FieldCrypto } from '../crypto/field-crypto.js';
 import type { Kms } from '../crypto/kms.js';
 import { createDb, type CreateDbOptions } from './db.js';
 import { migrateToLatest } from './migrate.js';
@@ -41,7 +40,7 @@ export interface StoreOptions {
 }
 
 /** Bundles the repositories over an open, migrated database. */
-export function createStore(db: Kysely<Database>, fieldCrypto: FieldCrypto, options: StoreOptions = {}): Store {
+export function createStore(db: Kysely<Database>, options: StoreOptions = {}): Store {
   const repoOptions = options.now === undefined ? {} : { now: options.now };
   const apiKeyOptions: ApiKeyRepoOptions = {
     ...repoOptions,
@@ -53,7 +52,7 @@ export function createStore(db: Kysely<Database>, fieldCrypto: FieldCrypto, opti
     users: createUserRepo(db, repoOptions),
     apiKeys,
     dataKeys: createDataKeyRepo(db),
-    tokenVault: createTokenVaultRepo(db, fieldCrypto, repoOptions),
+    tokenVault: createTokenVaultRepo(db, repoOptions),
     db,
     async close() {
       try {
@@ -89,7 +88,7 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
       keyStore: createDataKeyRepo(db),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    return { ...createStore(db, fieldCrypto, options), fieldCrypto };
+    return { ...createStore(db, options), fieldCrypto };
   } catch (err) {
     await db.destroy();
     throw err;

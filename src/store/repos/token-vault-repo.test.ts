@@ -4,7 +4,6 @@
 import { tmpdir } from 'node:os';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach } from 'vitest';
-import { createTestFieldCrypto } from '../../crypto/testing/memory-kms.js';
 import { runTokenVaultRepoContract } from '../../deid/testing/token-vault-repo.contract.js';
 import type { PhiCategory } from '../../deid/types.js';
 import { createDb } from '../db.js';
@@ -24,7 +23,7 @@ afterAll(() => pglite.close());
 async function repoOver(db: Kysely<Database>) {
   open.push(db);
   await migrateToLatest(db);
-  return createTokenVaultRepo<PhiCategory>(db, await createTestFieldCrypto());
+  return createTokenVaultRepo<PhiCategory>(db);
 }
 
 runTokenVaultRepoContract('database (SQLite)', () => repoOver(createDb('sqlite::memory:', { baseDir: tmpdir() })));

@@ -1,20 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The token vault's table (`token_vault`): pseudonym token ↔ encrypted value, per conversation.
- *
- * Two layers, one table:
- * - record methods (`insert`, `getByToken`, `getByValueIndex`, `maxSequence`, `setExpiry`,
- *   `deleteExpired`, `deleteConversation`) store ciphertexts made by the caller; their shape is
- *   the `TokenVaultRepo` that `deid/token-vault.ts` consumes;
- * - `put` / `get` / `findTokenByValue` encrypt and decrypt here, with the same binding
- *   (`token_vault`, `value`, `<conversation>/<token>`) as deid's vault, so either path decrypts
- *   the other's values (value-index lookups match only within one path: the index inputs differ).
- *
- * The value is never stored in clear: `value_enc` is a FieldCrypto ciphertext, `value_index` a
- * blind index scoped to the conversation so equal values in two conversations cannot be linked.
+ * The rows hold only what `deid/token-vault.ts` encrypted and indexed — a FieldCrypto
+ * ciphertext of the value (`value_enc`) and a blind index scoped to the conversation
+ * (`value_index`) — so the value is never stored in clear and equal values in two conversations
+ * cannot be linked.
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { FieldContext, FieldCrypto } from '../../crypto/field-crypto.js';
+import type { FieldContext } from '../../crypto/field-crypto.js';
 import type { Database, TokenVaultTable } from '../schema.js';
 import type { RepoOptions } from './user-repo.js';
 
@@ -29,18 +22,6 @@ export interface TokenVaultRecord<TType extends string = string> {
   readonly expiresAt: number;
 }
 
-export interface TokenVaultEntry<TType extends string = string> {
-  readonly conversationId: string;
-  readonly token: string;
-  /** PHI category, e.g. `NAME`. */
-  readonly type: TType;
-  /** Token number within (conversation, type). */
-  readonly sequence: number;
-  /** The real value. Encrypted before it reaches the database. */
-  readonly value: string;
-  readonly expiresAt: number;
-}
-
 /** `TType` narrows the category type (deid passes its `PhiCategory`); rows are trusted to hold only those. */
 export interface TokenVaultRepo<TType extends string = string> {
   insert(record: TokenVaultRecord<TType>): Promise<'inserted' | 'conflict'>;
@@ -50,19 +31,9 @@ export interface TokenVaultRepo<TType extends string = string> {
   setExpiry(conversationId: string, token: string, expiresAt: number): Promise<void>;
   deleteExpired(now?: number): Promise<number>;
   deleteConversation(conversationId: string): Promise<number>;
-
-  /** Encrypts and stores a mapping; `conflict` if the token or the value already has a row in the conversation. */
-  put(entry: TokenVaultEntry<TType>): Promise<'inserted' | 'conflict'>;
-  /** The value behind a token, or undefined if absent or expired. */
-  get(conversationId: string, token: string): Promise<string | undefined>;
-  /** The token already issued for a value, or undefined if none (or expired). */
-  findTokenByValue(conversationId: string, value: string): Promise<string | undefined>;
 }
 
-export interface TokenVaultRepoOptions extends RepoOptions {
-  /** Data class values are encrypted under. Default `vault`. */
-  readonly dataClass?: string;
-}
+export type TokenVaultRepoOptions = RepoOptions;
 
 /** Where vault values live, for associated data. Same as deid's `tokenVaultField`. */
 export const tokenVaultField = { table: 'token_vault', column: 'value' } as const;
@@ -74,13 +45,9 @@ export function tokenVaultContext(conversationId: string, token: string): FieldC
 
 export function createTokenVaultRepo<TType extends string = string>(
   db: Kysely<Database>,
-  crypto: FieldCrypto,
   options: TokenVaultRepoOptions = {},
 ): TokenVaultRepo<TType> {
   const now = options.now ?? Date.now;
-  const dataClass = options.dataClass ?? 'vault';
-  const valueIndexOf = (conversationId: string, value: string): string =>
-    crypto.blindIndex(`${conversationId}\u0000${value}`, 'token-vault-value');
 
   const toRecord = (row: Selectable<TokenVaultTable>): TokenVaultRecord<TType> => ({
     conversationId: row.conversation_hash,
@@ -160,27 +127,5 @@ export function createTokenVaultRepo<TType extends string = string>(
       return Number(result.numDeletedRows);
     },
 
-    async put(entry) {
-      const ciphertext = await crypto.encrypt(entry.value, tokenVaultContext(entry.conversationId, entry.token), dataClass);
-      return insert({
-        conversationId: entry.conversationId,
-        token: entry.token,
-        type: entry.type,
-        sequence: entry.sequence,
-        valueIndex: valueIndexOf(entry.conversationId, entry.value),
-        ciphertext,
-        expiresAt: entry.expiresAt,
-      });
-    },
-    async get(conversationId, token) {
-      const record = await getByToken(conversationId, token);
-      if (record === undefined || record.expiresAt <= now()) return undefined;
-      return crypto.decryptString(record.ciphertext, tokenVaultContext(conversationId, token));
-    },
-    async findTokenByValue(conversationId, value) {
-      const record = await getByValueIndex(conversationId, valueIndexOf(conversationId, value));
-      if (record === undefined || record.expiresAt <= now()) return undefined;
-      return record.token;
-    },
   };
 }
