@@ -3,6 +3,8 @@
 import { Command } from '@commander-js/extra-typings';
 import { ConfigError } from '../config/load.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerBreakGlassCommand } from './commands/breakglass.js';
+import { registerCareTeamCommand } from './commands/careteam.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
 import { registerInitCommand } from './commands/init.js';
@@ -34,6 +36,8 @@ Examples:
   registerKeysCommand(program);
   registerConfigCommand(program);
   registerAuditCommand(program);
+  registerCareTeamCommand(program);
+  registerBreakGlassCommand(program);
   return program;
 }
 
