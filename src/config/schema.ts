@@ -181,6 +181,12 @@ export const configSchema = z
         writeTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
         /** How often a signed tree head (Ed25519 over tree size, Merkle root and time) is made; 0 turns it off. */
         checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(60_000),
+        /** Years audit records are kept; HIPAA (164.316(b)(2)) requires at least 6. Nothing younger can be purged. */
+        retentionYears: z.number().int().min(6).max(100).default(7),
+        /** Days inference content logs (when a use case turns them on) are kept before their day keys are destroyed. */
+        contentRetentionDays: z.number().int().min(1).max(3650).default(30),
+        /** Days between scheduled anomaly scans (monthly by default); 0 turns the schedule off. */
+        anomalyScanIntervalDays: z.number().int().min(0).max(366).default(30),
         /** External witnesses each signed tree head is published to, so a rewritten tail is detected. */
         witness: z
           .array(
