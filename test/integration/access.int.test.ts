@@ -5,7 +5,7 @@
  * by swapping ids in headers, bodies and delegation claims. Nothing refused reaches the vendor.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +65,10 @@ const admin = (path: string, body?: unknown, method = 'POST') => call(`/admin/ap
 async function auditEvents(requestId: string) {
   const rows = await gw.gateway.store.db.selectFrom('audit_events').select(['body', 'stage', 'event_type']).where('request_id', '=', requestId).orderBy('seq').execute();
   return rows.map((row) => JSON.parse(row.body) as Record<string, unknown>);
+}
+
+function filesUnder(path: string): string[] {
+  return readdirSync(path).flatMap((name) => (statSync(join(path, name)).isDirectory() ? filesUnder(join(path, name)) : [join(path, name)]));
 }
 
 function errorCode(res: { body: Record<string, unknown> }): unknown {
@@ -255,6 +259,9 @@ describe('break-glass', () => {
     expect(incidents.body.data).toEqual([expect.objectContaining({ kind: 'break_glass_misuse', sessionId: open?.id, userId: ids['er-doc'] })]);
     const reviewEvents = await auditEvents(reviewed.requestId);
     expect(reviewEvents).toEqual([expect.objectContaining({ type: 'breakglass.review', detail: expect.objectContaining({ outcome: 'misuse' }) })]);
+    // Nothing under the state folder (database, WAL, logs) holds the reason in clear.
+    for (const file of filesUnder(gw.home)) expect(readFileSync(file).includes(Buffer.from('unresponsive patient')), file).toBe(false);
+    expect(readFileSync(join(gw.home, 'phigate.log'), 'utf8')).toContain('/v1/chat/completions');
     // A closed review cannot be reopened.
     expect(errorCode(await call(`/admin/api/access/break-glass/${String(open?.id)}/review`, keys['pat-privacy'] as string, { body: { outcome: 'justified' } }))).toBe('invalid_request');
   });
