@@ -189,3 +189,33 @@ describe('console sign-in', () => {
     }
   });
 });
+
+describe('token quotas', () => {
+  it('charge the usage of answers, streamed or not, and refuse once the quota is spent', async () => {
+    const quota = await startTestGateway({ config: { limits: { windowMs: 3_600_000, perUser: { tokens: 150 } } } });
+    try {
+      const openai = new OpenAI({ baseURL: quota.baseUrl, apiKey: quota.apiKey, fetch: trustingFetch(quota.dispatcher), maxRetries: 0 });
+      const first = await openai.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'Hello there' }] });
+      const used = first.usage?.total_tokens ?? 0;
+      expect(used).toBeGreaterThan(0);
+      const stream = await openai.chat.completions.create({ model: 'echo', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hello again' }] });
+      let streamed = 0;
+      for await (const chunk of stream) streamed = chunk.usage?.total_tokens ?? streamed;
+      expect(streamed).toBeGreaterThan(0);
+      // Spend the rest, then the next request is refused with the token headers.
+      for (let i = 0; i < 20; i++) {
+        const attempt = await openai.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'Spend some tokens on this sentence.' }] }).then(() => undefined, (e: unknown) => e);
+        if (attempt instanceof OpenAI.RateLimitError) {
+          expect(attempt.code).toBe('rate_limited');
+          expect(attempt.headers?.get('x-ratelimit-limit-tokens')).toBe('150');
+          expect(attempt.headers?.get('x-ratelimit-remaining-tokens')).toBe('0');
+          return;
+        }
+        expect(attempt).toBeUndefined();
+      }
+      expect.unreachable('the token quota was never enforced');
+    } finally {
+      await quota.close();
+    }
+  });
+});
