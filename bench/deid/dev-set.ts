@@ -87,7 +87,7 @@ const leftoverRe = new RegExp(
     '\\b\\d{1,2}-\\d{1,2}-(?:\\d{4}|\\d{2})\\b',
     '\\b\\d{1,2}/\\d{1,2}\\b(?=[,.;]?\\s)(?<=\\b(?:on|since|until|dated)\\s\\d{1,2}/\\d{1,2})',
     `\\b${monthWord}\\s\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s\\d{4})?\\b`,
-    `\\b${monthWord}\\s(?:of\\s)?\\d{4}\\b`,
+    `\\b${monthWord},?\\s(?:of\\s)?\\d{4}\\b`,
     '\\b(?:Dr|Mr|Mrs|Ms|Miss)\\.?\\s(?:[A-Z]{1,4}\\b|[A-Z][a-z]+(?:\\s[A-Z][a-z]+)?\\b)',
     '\\bSample\\s(?:Patient|Doctor|Name)\\b',
     '\\b(?:ABC|ABCD|XYZ|Xyz|Abc)\\b(?:\\s(?:General|Memorial|Medical|Health|Community))*(?:\\s(?:Hospital|Center|Clinic|System))*',

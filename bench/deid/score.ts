@@ -30,6 +30,8 @@ export function isExcluded(s: { type: string; orig_type?: string }, text: string
   if (shTypes.has(s.type) || (s.orig_type !== undefined && shOrig.has(s.orig_type))) return true;
   // ../shared/data/deid/README.md: leave out LOCATION spans that are countries or states (Presidio GPE)
   if (s.orig_type === 'GPE' && regionNames.has(text.trim().toLowerCase().replace(/^the\s+/, ''))) return true;
+  // Safe Harbor keeps the year of a date: a bare year ("founded in 1977") is no identifier
+  if (s.type === 'DATE' && /^\s*(?:in\s+)?\d{4}\s*$/i.test(text)) return true;
   if (s.type === 'AGE') {
     const m = /\d+/.exec(text);
     if (m && Number(m[0]) <= 89) return true;

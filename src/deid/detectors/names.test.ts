@@ -26,6 +26,18 @@ describe('name detector', () => {
     expect(found("Mr. Brennan's daughter came.")).toEqual([['NAME', 'Brennan']]);
   });
 
+  it('keeps eponym and product phrases, greetings and contractions', () => {
+    expect(found('A 6 French Judkins left coronary catheter was passed; Wechsler Adult Intelligence Scale given.')).toEqual([]);
+    expect(found("Negative Patrick's test. Started Lunesta 3 mg nightly. Ultrasound with Dopplers.")).toEqual([]);
+    expect(found("I'm Naomi Ryan and Hi Freddy.")).toEqual([['NAME', 'Naomi Ryan'], ['NAME', 'Freddy']]);
+    expect(found('Worked as a psychiatric nurse. A comprehensive evaluation followed.')).toEqual([]);
+  });
+
+  it('reads kinship context and initials for names that look like vocabulary', () => {
+    expect(found("Mr. Olson's daughter Philine accompanied him.")).toEqual([['NAME', 'Olson'], ['NAME', 'Philine']]);
+    expect(found('Discussed with Coline G. Hansen, RN.')).toEqual([['NAME', 'Coline G. Hansen']]);
+  });
+
   it('needs context for names that are ordinary words', () => {
     expect(found('Will return in two weeks. Hope is good.')).toEqual([]);
     expect(found('Mrs. Hope came back.')).toEqual([['NAME', 'Hope']]);

@@ -29,6 +29,7 @@ const triggers = new Set([
   'niece', 'nephew', 'cousin', 'fiancé', 'fiance', 'girlfriend', 'boyfriend', 'colleague', 'neighbor', 'roommate', 'is', 'am', 'por', 'hijo', 'hija',
   'esposo', 'esposa', 'madre', 'padre', 'hermano', 'hermana',
 ]);
+const contraction = /^(?:i|you|we|they|he|she|it|that|there|here|what|who|let|don|doesn|didn|can|couldn|won|wouldn|isn|aren|wasn|weren|hasn|haven|hadn|shouldn|ain|y)['’](?:m|ll|re|ve|d|s|t|all)$/;
 /** Kinship words: the capitalised word after one is a name even when it looks like vocabulary. */
 const kinship = new Set([
   'son', 'daughter', 'wife', 'husband', 'mother', 'father', 'brother', 'sister', 'spouse', 'partner', 'aunt', 'uncle', 'grandmother',
@@ -156,6 +157,8 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
 
   function classifyFresh(word: string, lower: string): Kind {
     if (word.length === 1) return kinds.initial;
+    // "I'm", "We'll", "Hi", "Dear": contractions, greetings and titles are words, whatever the lists say
+    if (contraction.test(lower) || triggers.has(lower) || (titles.has(lower) && lower !== 'don')) return kinds.word;
     if (dict.keep.has(lower)) return kinds.keep;
     // "Dopplers", "Steri-Strips": the plural of a kept word
     if (lower.length > 4 && lower.endsWith('s') && dict.keep.has(lower.slice(0, -1))) return kinds.keep;
@@ -422,7 +425,11 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         // "South Beach Diet", "Post Anesthesia Care Unit": the place name is part of a longer proper phrase
         const after = tokens[last + 1];
         const lastTok = tokens[last] ?? t;
-        if (after && phraseGap(text, lastTok.end, after.start) && (eponymHeads.has(after.lower) || (after.cap && !stateWords.test(text.slice(after.start, after.end)) && after.start - lastTok.end === 1 && (after.kind === kinds.word || after.kind === kinds.keep)))) continue;
+        if (after && phraseGap(text, lastTok.end, after.start)) {
+          if (eponymHeads.has(after.lower)) continue;
+          const ambiguousSingle = single && (dict.ambiguousCities.has(t.lower) || t.kind === kinds.word || t.kind === kinds.weak);
+          if (ambiguousSingle && after.cap && after.start - lastTok.end === 1 && (after.kind === kinds.word || after.kind === kinds.keep) && !stateWords.test(text.slice(after.start, after.end))) continue;
+        }
         const ambiguous = dict.ambiguousCities.has(t.lower) || t.kind === kinds.word || t.kind === kinds.weak;
         if (single && ambiguous) {
           const prev = tokens[i - 1];

@@ -33,6 +33,18 @@ describe('pattern detector', () => {
     expect(found('COURSE IN THE HOSPITAL: The patient had a cysto.')).toEqual([]);
   });
 
+  it('finds international phones, numbers after call words, companies, employers and places in context', () => {
+    expect(found('Desk: +41 (0)96 471 07 95 Fax: +447700 921 916')).toEqual([['PHONE', '+41 (0)96 471 07 95'], ['FAX', '+447700 921 916']]);
+    expect(found('Can someone call me on 9472 7916? Office 416 60 039.')).toEqual([['PHONE', '9472 7916'], ['PHONE', '416 60 039']]);
+    expect(found('Please call her at 507-320-2675 x345 with results.')).toEqual([['PHONE', '507-320-2675 x345']]);
+    expect(found('Zargan is from Civic Impulse LLC today.')).toEqual([['ORGANIZATION', 'Civic Impulse LLC']]);
+    expect(found('He used to work for Deloitte as a clerk.')).toEqual([['ORGANIZATION', 'Deloitte']]);
+    expect(found('I am in Ullaste for a trip. She moved to Florida.')).toEqual([['LOCATION', 'Ullaste']]);
+    expect(found('4844 Gade Apt. 656 and Mill Village NS B0J 2H0')).toEqual([['LOCATION', 'Apt. 656'], ['LOCATION', 'B0J 2H0']]);
+    // not identifiers: staging, sizes, obstetric history, a lab run
+    expect(found('Staged T2N0M0, cyst 13x12x7 cm, para3-0-0-3, BP 216/108 HR72 RR14 Wt81.')).toEqual([]);
+  });
+
   it('finds record, plan, account, licence, vehicle and device numbers', () => {
     expect(found('MRN: 00123456')).toEqual([['MRN', '00123456']]);
     expect(found('Medical record number: A1234567.')).toEqual([['MRN', 'A1234567']]);

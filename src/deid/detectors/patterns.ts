@@ -66,6 +66,14 @@ function cased(list: string, lower = false): string {
 }
 
 /** Case-sensitive alternatives: capitalisation is part of what makes them identifiers. */
+/** A capitalised word of a proper name, any European script ("Ullaste", "LEPPEN", "Søndergade"). */
+const capWord = "[A-ZÀ-ÖØ-ÞĀ-Ž][A-Za-zÀ-ÖØ-öø-ÿĀ-ž0-9&'’.-]{0,30}";
+const orgSuffixes =
+  'Inc|INC|LLC|L\\.L\\.C|Ltd|LTD|Limited|GmbH|Corp|Corporation|Company|Co|Group|Associates|Partners|Technologies|Systems|Solutions|Holdings|Bank|' +
+  'Foundation|Agency|Services|Labs|Laboratories|Pharmaceuticals|Industries|Enterprises|Consulting|Capital|Ventures|Insurance|Motors|Automotive';
+
+const orgSuffixRe = new RegExp(`^(?:${orgSuffixes})$`, 'i');
+
 export function casedAlternatives(language: Language, dict: Dictionaries): Alternative[] {
   const months = language === 'es' ? `${cased(monthsEs, true)}|${cased(monthsEn)}` : cased(monthsEn);
   const month = `(?:${byFirstLetter(months.split('|'))})\\.?(?![a-z])`;
@@ -95,6 +103,15 @@ export function casedAlternatives(language: Language, dict: Dictionaries): Alter
       source: `(?<![\\w-])\\d{1,6}[A-Za-z]?(?:\\s{1,3}[NSEW]\\.?)?(?:\\s{1,3}(?:[A-Z][A-Za-z'.-]{0,30}|\\d{1,3}(?:st|nd|rd|th))){1,4}\\s{1,3}(?:${street})\\.?(?![a-z])(?:,?\\s{1,3}(?:[Aa]pt|[Aa]partment|[Ss]uite|[Ss]te|[Uu]nit|[Rr]oom|[Rr]m|[Ff]loor|[Ff]l|#)\\.?\\s{0,3}#?\\s{0,2}[A-Za-z0-9-]{1,8})?`,
     },
     { name: 'facility', source: `(?:${byFirstLetter(cased(facilityWords).split('|'))})(?![a-z])` },
+    // companies by their legal or trade suffix ("Civic Impulse LLC", "Palantir Technologies"): employers are names under Safe Harbor
+    { name: 'org', source: `${capWord}(?:(?: | and | & |, )${capWord}){0,4} (?:${orgSuffixes})\\.?(?![\\w])` },
+    // "works for Deloitte", "employee of Champion Automotive Co."
+    { name: 'employer', source: `(?:[Ww]ork(?:s|ed|ing)? (?:for|at)|[Ee]mployed (?:by|at)|[Ee]mployee of|[Jj]ob at)[ \\t]{1,3}${capWord}(?: ${capWord}){0,3}` },
+    // "lives in Ullaste", "flew to LEPPEN", "moved from Eugene": a place after a verb of residence or travel
+    { name: 'placectx', source: `(?:[Ll]ive[sd]?|[Ll]iving|[Rr]esides?|[Rr]esiding|[Mm]oved|[Rr]elocated|[Bb]orn|[Rr]aised|[Gg]rew up|[Ff]lew|[Tt]ravell?ed|[Tt]rip|[Rr]eturned|[Oo]riginally|[Vv]isiting|[Vv]isited|[Ss]tationed|[Bb]ased|I am|I'm)(?: [a-z]{2,10})? (?:in|to|from|at|near) ${capWord}(?: ${capWord}){0,2}` },
+    { name: 'unitno', source: '(?:[Aa]pt|APT|[Aa]partment|[Ss]uite|SUITE|[Ss]te)\\.?\\s{0,2}#?\\d{1,5}[A-Za-z]?(?![\\w])' },
+    // Canadian and British postcodes: "B0J 2H0", "SW1A 1AA"
+    { name: 'postcode', source: '[A-Z]\\d[A-Z] \\d[A-Z]\\d(?![\\w])|[A-Z]{1,2}\\d[A-Z\\d]? \\d[A-Z]{2}(?![\\w])' },
   ];
   if (language === 'es') {
     list.unshift({
@@ -145,7 +162,15 @@ export function alternatives(language: Language): Alternative[] {
       name: 'phone',
       source:
         '(?<![\\w+])(?:(?:\\+|00)\\d{1,3}[\\s.-]{0,2})?(?:\\(\\d{2,4}\\)[\\s.-]{0,2}|\\d{3}[\\s.-])\\d{3}[\\s.-]\\d{4}(?:\\s{0,2}(?:x|ext\\.?|extension)\\s{0,2}\\d{1,6})?(?![\\w])' +
-        '|(?<![\\w+])\\+\\d{1,3}(?:[\\s.-]\\(?\\d{1,5}\\)?){2,5}(?![\\w])',
+        // international: "+46 (0)8 928 571 38", "+447700 921 916" (8-15 digits, checked)
+        '|(?<![\\w+])\\+\\d{1,13}(?:\\s?\\(\\d{1,4}\\)\\s?\\d{1,5}|[\\s.-]\\d{1,6}){0,6}(?![\\w])',
+    },
+    {
+      // a number after words that introduce one: "call me on 9472 7916", "office 416 60 039"
+      name: 'phonectx',
+      source:
+        '(?:call(?:ing)?(?: me| us| her| him)? (?:on|at)|answering at|reach (?:me|us|her|him) at|registered|office|desk|home|work|mobile|cell)' +
+        '\\s{0,3}:?\\s{0,3}(?:\\+\\d{1,4}[\\s.-]?)?(?:\\(\\d{1,5}\\)\\s?)?\\d{2,5}(?:[\\s.-]\\d{2,5}){1,4}(?:\\s{0,2}(?:x|ext\\.?|extension)\\s{0,2}\\d{1,6})?(?![\\w/]|[.,]\\d)',
     },
     { name: 'card', source: '(?<![\\d-])\\d{4}(?:[ -]?\\d{4}){2}(?:[ -]?\\d{1,7})?(?![\\d-])' },
     { name: 'iban', source: '(?<![\\w])[a-z]{2}\\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?(?![\\w])' },
@@ -155,8 +180,8 @@ export function alternatives(language: Language): Alternative[] {
         '(?<![\\w/.-])(?:\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[t ]\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:z|[+-]\\d{2}:?\\d{2})?)?|\\d{1,2}[-/.]\\d{1,2}[-/.](?:\\d{4}|\\d{2}))(?![\\w/]|[.-]\\d)',
     },
     // international and Spanish layouts: "0494 92 82 32", "91 456 78 90", "(37) 788-063"; 9-13 digits (checked)
-    { name: 'phoneIntl', source: '(?<![\\w+.,/-])(?:\\(\\d{2,5}\\)|\\d{2,5})(?:[ .-]\\d{2,4}){2,4}(?![\\w/-]|[.,]\\d)' },
-    { name: 'pobox', source: '(?<![\\w])p\\.?\\s?o\\.?\\s{0,2}box\\s{1,3}\\d{1,8}' },
+    { name: 'phoneIntl', source: '(?<![\\w+./-]|\\d,)(?:\\(\\d{2,5}\\)|\\d{2,5})(?:[ .-]\\d{2,4}){2,4}(?![\\w/]|-\\d|[.,]\\d)' },
+    { name: 'pobox', source: '(?<![\\w])(?:p\\.?\\s?o\\.?\\s{0,2}|post ?)box\\s{1,3}\\d{1,8}' },
     { name: 'zip', source: '(?<![\\d-])\\d{5}(?:-\\d{4})?(?![\\d-])' },
     { name: 'alnum', source: '(?<![\\w-])(?:\\d{1,20}[a-z]|[a-z]{1,8}\\d)[a-z0-9]{0,22}(?:-[a-z0-9]{1,24}){0,6}(?![\\w-])' },
     { name: 'longnum', source: '(?<![\\w.,-])\\d{7,24}(?![\\w]|[.,]\\d)' },
@@ -177,6 +202,17 @@ const stateAbbrev =
   'AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR';
 /** Case-sensitive look-back for a ZIP code: a state, a ZIP label or a Spanish postcode label. */
 const zipContext = new RegExp(`(?:\\b(?:${stateAbbrev})|${usStates}|\\b[Zz][Ii][Pp](?: [Cc]ode)?:?|[Pp]ostal [Cc]ode:?|\\bC\\.?P\\.?:?|\\bcp:?)[\\s,.]{0,3}$`);
+
+/** Abbreviations of street words that end in a full stop without ending the sentence. */
+const streetAbbreviations = new Set(['avda', 'crta', 'ctra', 'cdad', 'avd', 'blvd', 'pkwy', 'apto', 'dpto', 'pza', 'pl', 'st', 'ave', 'rd', 'dr', 'ln', 'ct', 'hwy', 'col', 'edif', 'urb', 'bldg', 'apt', 'ste']);
+/** Where an address value's sentence ends: after a word or a postcode, before a capitalised word. */
+function sentenceEndIn(value: string): { index: number; 0: string } | null {
+  const re = /(\p{L}{4,}|\d{4,})\.\s+(?=\p{Lu}[\p{Ll} ])|;/gu;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    if (m[1] === undefined || /\d/.test(m[1]) || !streetAbbreviations.has(m[1].toLowerCase())) return m;
+  }
+  return null;
+}
 
 function mixedSeparators(s: string): boolean {
   const seps = s.match(/[-/.]/g);
@@ -324,7 +360,7 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
       // "IN THE HOSPITAL:" is a section header about a stay, not a facility label
       if (/\b(?:the|a|an|in|at|of|to|from|this|that|his|her|our|their|same|new|with|for)\s{1,3}$/i.test(text.slice(Math.max(0, at - label.length - 8), at - label.length))) return;
       // a line label's value ends with the sentence: "…, PA 15367. At this time, …"
-      const sentenceEnd = /(?:\d|\p{L}{3,})\.\s+(?=\p{Lu})|;/u.exec(value);
+      const sentenceEnd = sentenceEndIn(value);
       if (sentenceEnd) value = value.slice(0, sentenceEnd.index + sentenceEnd[0].length).replace(/[\s;]+$/, '');
       value = value.replace(/[\s.,;]+$/, '');
       // stop at the next label on the same line ("Médico: X NºCol: 1")
@@ -436,7 +472,20 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
           case 'ssn':
             push(out, start, end, 'SSN', kind, /^(?:000|666|9)/.test(s) ? 0.8 : 0.97);
             break;
+          case 'phonectx': {
+            const at = s.search(/[+(\d]/);
+            const digits = s.slice(at).replace(/\D/g, '').length;
+            if (at >= 0 && digits >= 7 && digits <= 15) {
+              const before = text.slice(Math.max(0, start - 24), start + at).toLowerCase();
+              push(out, start + at, end, before.includes('fax') ? 'FAX' : 'PHONE', 'phone', 0.85);
+            }
+            break;
+          }
           case 'phone': {
+            if (s.startsWith('+')) {
+              const digits = s.replace(/\D/g, '').length;
+              if (digits < 8 || digits > 15) break;
+            }
             const before = text.slice(Math.max(0, start - 24), start).toLowerCase();
             push(out, start, end, before.includes('fax') ? 'FAX' : 'PHONE', kind, 0.95);
             break;
@@ -455,7 +504,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             break;
           }
           case 'iban':
-            if (isUpper(s[0]) && isUpper(s[1])) push(out, start, end, 'ACCOUNT', kind, 0.9);
+            // the shortest IBAN (Norway) has 15 characters
+            if (isUpper(s[0]) && isUpper(s[1]) && s.replace(/ /g, '').length >= 15) push(out, start, end, 'ACCOUNT', kind, 0.9);
             break;
           case 'dnum':
             // "3-4/10" is a pain score, "1.5/2.0" a ratio: a date keeps one separator
@@ -536,6 +586,59 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             }
             break;
           }
+          case 'org':
+          case 'employer': {
+            // leading ordinary words ("The", "At") and, after "works for", the context are not the name
+            let from = start;
+            if (kind === 'employer') from = start + s.search(/(?<=(?:for|at|by|of)[ \t]{1,3})\S/);
+            let e0 = end;
+            for (;;) {
+              const first = /^(\S+)\s+/.exec(text.slice(from, e0));
+              if (!first) break;
+              const w = (first[1] ?? '').toLowerCase();
+              if (/^(?:the|a|an|at|for|by|with|and|of|in|on|to|from)$/.test(w)) from += first[0].length;
+              else break;
+            }
+            const words = text.slice(from, e0).split(/\s+/);
+            if (kind === 'employer') {
+              // stop at the first ordinary word that is not a company suffix
+              let keepN = 0;
+              for (const w of words) {
+                const l = w.replace(/[.,]+$/, '').toLowerCase();
+                if (keepN > 0 && dict.commonWords.has(l) && !orgSuffixRe.test(l)) break;
+                keepN++;
+              }
+              const kept = words.slice(0, keepN).join(' ').replace(/[.,]+$/, '');
+              e0 = from + kept.length;
+              if (kept.length === 0 || words.slice(0, keepN).every((w) => dict.keep.has(w.replace(/[.,]+$/, '').toLowerCase()))) break;
+            } else if (words.length < 2) break;
+            if (e0 > from) push(out, from, e0, 'ORGANIZATION', kind, 0.8);
+            break;
+          }
+          case 'placectx': {
+            // the place follows the last preposition of the match
+            let from = -1;
+            for (const p of s.matchAll(/\b(?:in|to|from|at|near) /g)) from = start + p.index + p[0].length;
+            if (from < 0) break;
+            const words = text.slice(from, end).replace(/[.,;:]+$/, '').split(' ');
+            // stop at the first ordinary word; countries and states are not identifiers
+            let n = 0;
+            for (const w of words) {
+              const l = w.replace(/['’]s$/, '').replace(/[.,;:]+$/, '').toLowerCase();
+              if (dict.commonWords.has(l) && w !== w.toUpperCase()) break;
+              n++;
+            }
+            const kept = words.slice(0, n);
+            if (n === 0 || kept.every((w) => dict.keep.has(w.replace(/[.,;:]+$/, '').toLowerCase()))) break;
+            const e0 = from + kept.join(' ').replace(/[.,]+$/, '').length;
+            if (/^(?:[A-Z]{2})$/.test(kept.join(' '))) break;
+            push(out, from, e0, 'LOCATION', kind, 0.8);
+            break;
+          }
+          case 'unitno':
+          case 'postcode':
+            push(out, start, end, 'LOCATION', kind, 0.85);
+            break;
           case 'facilityEs': {
             let cut = s.replace(/[.,]+$/, '').length;
             const tail = /(?:\s+(?:de|del|la|las|los|el|y))+$/i.exec(s.slice(0, cut));
@@ -564,6 +667,8 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             break;
           }
           case 'alnum': {
+            // sizes ("13x12x7") and obstetric history ("para3-0-0-3", "G2P1") are measurements, not codes
+            if (/^\d{1,4}(?:x\d{1,4}){1,3}$/i.test(s) || /^(?:para|gravida|g\d{1,2}p)\d/i.test(s)) break;
             const letters = s.replace(/[^a-z]/gi, '').length;
             const digits = s.replace(/\D/g, '').length;
             const compact = s.replace(/-/g, '');
