@@ -9,6 +9,7 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerKmsCommand } from './commands/kms.js';
 import { registerUsersCommand } from './commands/users.js';
 import { registerServeCommands } from './commands/serve.js';
 
@@ -36,6 +37,7 @@ Examples:
   registerKeysCommand(program);
   registerConfigCommand(program);
   registerAuditCommand(program);
+  registerKmsCommand(program);
   registerCareTeamCommand(program);
   registerBreakGlassCommand(program);
   return program;
