@@ -14,7 +14,7 @@ import { createDataKeyRepo } from '../store/repos/data-key-repo.js';
 import { tokenVaultContext } from '../store/repos/token-vault-repo.js';
 import type { Database } from '../store/schema.js';
 import { createFieldCrypto, type DataKeyStore, type EnvelopeFieldCrypto } from './envelope.js';
-import { columnName, encryptedColumns, keyStatus, reencryptColumns, rotateDataKeys, rotateKek, type EncryptedColumn, type ReencryptCursor, type RotatableKms } from './rotation.js';
+import { columnName, encryptedColumns, keyStatus, reencryptColumns, rotateDataKeys, rotateKek, startBackgroundReencryption, type EncryptedColumn, type ReencryptCursor, type RotatableKms } from './rotation.js';
 import { createMemoryKms, type MemoryKms } from './testing/memory-kms.js';
 
 export interface RotationDb {
@@ -252,6 +252,20 @@ export function describeRotationSuite(name: string, open: () => Promise<Rotation
       expect(first.reencrypted + rest.reencrypted).toBe(cells.filter((c) => c.column.appendOnly !== true).length);
       expect(rest.upToDate).toBe(0);
       for (const cell of cells) expect(await opens(crypto, db, cell)).toBe(cell.plaintext);
+    });
+
+    it('runs as a background job: a pass on demand re-encrypts, and stop() ends it', async () => {
+      await rotateDataKeys(crypto, keyStore);
+      const passes: number[] = [];
+      const job = startBackgroundReencryption({ db, fieldCrypto: crypto, keyStore, batchSize: 5, pauseMs: 0, onPass: (r) => passes.push(r.reencrypted) });
+      const report = await job.runOnce();
+      expect(report.complete).toBe(true);
+      expect(report.reencrypted).toBe(cells.filter((c) => c.column.appendOnly !== true).length);
+      expect((await job.runOnce()).reencrypted).toBe(0);
+      await job.stop();
+      expect(passes).toEqual([report.reencrypted, 0]);
+      const stopped = await job.runOnce();
+      expect(stopped.complete).toBe(false);
     });
 
     it('leaves a value that does not decrypt where it is and counts it', async () => {

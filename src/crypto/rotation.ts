@@ -12,7 +12,9 @@
  *    column that is still under a non-current data key is decrypted and encrypted again under
  *    its class's current key, in batches, with a resumable cursor and progress callbacks. Each
  *    row is replaced only if it still holds the ciphertext that was read (compare-and-set), so it
- *    runs beside a live gateway. When it finishes, the retired data keys protect nothing.
+ *    runs beside a live gateway ({@link startBackgroundReencryption} is the in-process job). When
+ *    it finishes, the retired data keys protect nothing (append-only tables excepted: see
+ *    {@link EncryptedColumn.appendOnly}).
  *
  * The registry ({@link encryptedColumns}) lists every column that holds FieldCrypto ciphertexts,
  * with the primary key and the associated-data context each repository uses. A new encrypted
@@ -327,4 +329,66 @@ export async function keyStatus(options: { readonly db: Kysely<Database>; readon
     columns.push({ column: columnName(col), total: Number(total.rows[0]?.n ?? 0), byKey, stale });
   }
   return { kekId: kms.id, dataKeys, columns };
+}
+
+export interface BackgroundReencryption {
+  /** Stops after the current batch; resolves when the run in progress (if any) has stopped. */
+  stop(): Promise<void>;
+  /** Runs one pass now (or waits for the one in progress) and returns its report. */
+  runOnce(): Promise<ReencryptReport>;
+}
+
+export interface BackgroundReencryptionOptions extends Omit<ReencryptOptions, 'signal' | 'cursor'> {
+  /** How often to look for values under old data keys. Default one hour. */
+  readonly intervalMs?: number;
+  /** Told about each finished pass (counts only) and each failed one. */
+  readonly onPass?: (report: ReencryptReport) => void;
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * Re-encryption as a background job inside the gateway: a pass every `intervalMs`, batches
+ * separated by `pauseMs` (default 50 ms) so live traffic keeps the database. A pass is cheap
+ * when nothing is stale (it reads the key ids only). The timer does not hold the process open.
+ */
+export function startBackgroundReencryption(options: BackgroundReencryptionOptions): BackgroundReencryption {
+  const intervalMs = options.intervalMs ?? 3_600_000;
+  const controller = new AbortController();
+  let running: Promise<ReencryptReport> | undefined;
+  let cursor: ReencryptCursor | null = null;
+  let timer: NodeJS.Timeout | undefined;
+
+  const runOnce = (): Promise<ReencryptReport> => {
+    running ??= (async () => {
+      try {
+        const report = await reencryptColumns({ pauseMs: 50, ...options, cursor, signal: controller.signal });
+        cursor = report.complete ? null : report.cursor;
+        options.onPass?.(report);
+        return report;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+
+  const schedule = (): void => {
+    if (controller.signal.aborted) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((err: unknown) => options.onError?.(err))
+        .finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+
+  return {
+    runOnce,
+    async stop() {
+      controller.abort();
+      if (timer !== undefined) clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
 }
