@@ -31,6 +31,8 @@ describe('name detector', () => {
     expect(found("Negative Patrick's test. Started Lunesta 3 mg nightly. Ultrasound with Dopplers.")).toEqual([]);
     expect(found("I'm Naomi Ryan and Hi Freddy.")).toEqual([['NAME', 'Naomi Ryan'], ['NAME', 'Freddy']]);
     expect(found('Worked as a psychiatric nurse. A comprehensive evaluation followed.')).toEqual([]);
+    expect(found('Right McBride bunionectomy with a Rubin osteotome; Roth net; Allen stirrups.')).toEqual([]);
+    expect(found('He is a 29-year-old man.')).toEqual([]);
   });
 
   it('reads kinship context and initials for names that look like vocabulary', () => {

@@ -29,6 +29,11 @@ const triggers = new Set([
   'niece', 'nephew', 'cousin', 'fiancé', 'fiance', 'girlfriend', 'boyfriend', 'colleague', 'neighbor', 'roommate', 'is', 'am', 'por', 'hijo', 'hija',
   'esposo', 'esposa', 'madre', 'padre', 'hermano', 'hermana',
 ]);
+const degree = /(?:M\.D|D\.O|R\.N|N\.P|P\.A|Ph\.D|D\.D\.S|M\.S|B\.S|M\.A|L\.P\.N)\./y;
+/** Two-letter function words, which the ordinary-word list (3+ letters) does not hold. */
+const shortWords = new Set(['he', 'we', 'me', 'my', 'us', 'it', 'an', 'as', 'at', 'be', 'by', 'do', 'go', 'if', 'in', 'is', 'no', 'of', 'on', 'or', 'so', 'to', 'up', 'ok', 'oh']);
+/** Lower-case words after a capitalised word that make it an eponym: procedures and instruments by their ending. */
+const procedureAfter = /(?:['’]s)? [a-z]{2,30}(?:ectomy|otomy|ostomy|plasty|pexy|rrhaphy|tome|scope|scopy|graphy|gram|oplasty)\b/y;
 const contraction = /^(?:i|you|we|they|he|she|it|that|there|here|what|who|let|don|doesn|didn|can|couldn|won|wouldn|isn|aren|wasn|weren|hasn|haven|hadn|shouldn|ain|y)['’](?:m|ll|re|ve|d|s|t|all)$/;
 /** Kinship words: the capitalised word after one is a name even when it looks like vocabulary. */
 const kinship = new Set([
@@ -47,6 +52,8 @@ const eponymHeads = new Set([
   'brace', 'boot', 'tongs', 'wire', 'wires', 'screw', 'screws', 'nail', 'probe', 'blade', 'bur', 'burr', 'trocar', 'cannula', 'sheath', 'balloon',
   'hose', 'fixator', 'cement', 'mesh', 'gauze', 'tape', 'spreader', 'speculum', 'hook', 'hooks', 'catheters', 'tubes', 'cup', 'pump', 'lens',
   'lens', 'resector', 'guide', 'mouthgag', 'gag', 'modification', 'stand', 'diet', 'naming', 'inventory', 'questionnaire', 'battery',
+  'net', 'tenaculum', 'fashion', 'tip', 'line', 'lines', 'drill', 'table', 'stirrups', 'taper', 'tuck', 'silk', 'connection', 'reconstruction',
+  'component', 'sponge', 'type', 'plate', 'drops', 'anesthesia', 'otic', 'solution', 'ointment', 'cream', 'gel', 'spray', 'drip', 'infusion',
   'neuroma', 'reflexes', 'capsulotomy', 'cholangiogram', 'rule', 'rules', 'index', 'ratio', 'formula', 'equation',
   'enfermedad', 'síndrome', 'sindrome', 'signo', 'prueba', 'escala',
 ]);
@@ -158,7 +165,7 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
   function classifyFresh(word: string, lower: string): Kind {
     if (word.length === 1) return kinds.initial;
     // "I'm", "We'll", "Hi", "Dear": contractions, greetings and titles are words, whatever the lists say
-    if (contraction.test(lower) || triggers.has(lower) || (titles.has(lower) && lower !== 'don')) return kinds.word;
+    if (contraction.test(lower) || triggers.has(lower) || shortWords.has(lower) || (titles.has(lower) && lower !== 'don')) return kinds.word;
     if (dict.keep.has(lower)) return kinds.keep;
     // "Dopplers", "Steri-Strips": the plural of a kept word
     if (lower.length > 4 && lower.endsWith('s') && dict.keep.has(lower.slice(0, -1))) return kinds.keep;
@@ -225,12 +232,14 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
       let kind: Kind = known;
       // an all-capitals word is a heading more often than a name, unless the dictionary is sure
       if (allCaps && (kind === kinds.unknown || alpha.length <= 4)) kind = kinds.word;
+      // degrees written with full stops ("M.D.", "R.N.", "Ph.D.") are no initials
+      if (alpha.length <= 2 && stickyTest(degree, text, start)) kind = kinds.word;
       // "History:" is a label; a known name before a colon is still a name ("Nicole: see you")
       if (text.charCodeAt(end) === 58 && kind !== kinds.strong) kind = kinds.word;
       // a name with a number glued on (record systems and test data write "Rocky100") is no ordinary word
-      if (digits >= 2 && alpha.length >= 3) {
+      if (digits >= 2 && (alpha.length >= 3 || shortWords.has(lower))) {
         if (kind === kinds.weak) kind = kinds.strong;
-        else if (kind === kinds.unknown) kind = kinds.weak;
+        else if (kind === kinds.unknown || (kind === kinds.word && shortWords.has(lower))) kind = kinds.weak;
       }
       tokens.push({ start, end, lower, cap, kind });
     }
@@ -293,6 +302,11 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         if (!(t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak)) continue;
         // "Lunesta 3 mg", "Vitoss 5 cc": a word before a dose is a drug or a product
         if (text.charCodeAt(t.end) === 32 && stickyTest(doseAfter, text, t.end)) {
+          t.kind = kinds.keep;
+          continue;
+        }
+        // "McBride bunionectomy", "Rubin osteotome"
+        if (stickyTest(procedureAfter, text, t.end)) {
           t.kind = kinds.keep;
           continue;
         }
