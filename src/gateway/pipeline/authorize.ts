@@ -19,8 +19,18 @@ import { setRequestAccess } from '../../access/request-state.js';
 import { accessServiceFor, type AccessService } from '../../access/service.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayError } from '../../kernel/errors.js';
-import { parseGatewayHeaders, type GatewayHeaders } from '../headers.js';
+import { parseGatewayHeaders, type GatewayHeaders, type PurposeOfUse } from '../headers.js';
 import type { PipelineContext, PipelineStep } from './context.js';
+
+declare module './context.js' {
+  interface GatewayDeps {
+    /**
+     * The purposes of use a use case allows, from the use-case registry; undefined when the use
+     * case does not restrict them. Absent: no use-case restriction beyond the roles'.
+     */
+    readonly useCasePurposes?: (useCase: string) => readonly PurposeOfUse[] | undefined;
+  }
+}
 
 const noGlass = { active: false, eligible: false } as const;
 
@@ -70,6 +80,7 @@ async function authorizePatient(ctx: PipelineContext, service: AccessService, pr
     action: requestActions.phiRead,
     patient: { relationship: relationship.relationship },
     purpose: headers.purpose,
+    useCasePurposes: headers.useCase === undefined ? undefined : ctx.deps.useCasePurposes?.(headers.useCase),
     breakGlass: { active: session !== undefined, eligible: relationship.breakGlassEligible },
   };
   const decision = decideAccess(input);
