@@ -4,13 +4,11 @@
  * way `startGateway` does, so CLI changes land in the same audit chain. With Redis configured,
  * revocations made here reach running gateways at once.
  */
-import { userInfo } from 'node:os';
-import { hostname } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { hostname, userInfo } from 'node:os';
 import { createAuditWriter } from '../audit/writer.js';
 import { createSqlAuditSink } from '../audit/sql-sink.js';
 import { loadConfig } from '../config/load.js';
-import { loadLocalKeyFileKms } from '../crypto/kms/local-keyfile.js';
+import { createKms } from '../crypto/kms/index.js';
 import { systemClock } from '../kernel/clock.js';
 import { uuidv7 } from '../kernel/ids.js';
 import { openStore, type OpenedStore } from '../store/store.js';
@@ -30,9 +28,8 @@ export interface OfflineAdmin {
 
 export async function openOfflineAdmin(home: string, env: NodeJS.ProcessEnv = process.env): Promise<OfflineAdmin> {
   const config = loadConfig({ home, env });
-  const inHome = (path: string): string => (isAbsolute(path) ? path : resolve(home, path));
   const logger = createLogger({ level: 'warn' });
-  const kms = await loadLocalKeyFileKms(inHome(config.kms.keyFile));
+  const kms = await createKms(config.kms, { baseDir: home, env });
   const store = await openStore({ url: config.store.url, baseDir: home, kms, apiKeyTouchFlushMs: 0 });
   try {
     const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: config.audit.writeTimeoutMs });

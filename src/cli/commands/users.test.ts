@@ -7,7 +7,8 @@ import { Command } from '@commander-js/extra-typings';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initHome } from '../../main.js';
 import { openStore } from '../../store/store.js';
-import { loadLocalKeyFileKms } from '../../crypto/kms/local-keyfile.js';
+import { createKms } from '../../crypto/kms/index.js';
+import { loadConfig } from '../../config/load.js';
 import { parseDuration, registerKeysCommand } from './keys.js';
 import { registerUsersCommand } from './users.js';
 
@@ -59,7 +60,7 @@ describe('phigate users and keys', () => {
     expect(JSON.stringify(listed)).not.toContain(key.key.slice(21));
     expect(await run('users', 'disable', 'dr.cli')).toMatchObject({ disabledAt: expect.any(Number) });
 
-    const store = await openStore({ url: 'sqlite:phigate.db', baseDir: home, kms: await loadLocalKeyFileKms(join(home, 'keys/local-kek')) });
+    const store = await openStore({ url: 'sqlite:phigate.db', baseDir: home, kms: await createKms(loadConfig({ home, env: {} }).kms, { baseDir: home, env: {} }) });
     try {
       const rows = await store.db.selectFrom('audit_events').select(['event_type', 'actor_id']).orderBy('seq').execute();
       expect(rows.map((r) => r.event_type)).toEqual([
