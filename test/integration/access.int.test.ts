@@ -267,6 +267,24 @@ describe('break-glass', () => {
   });
 });
 
+describe('break-glass through the admin API', () => {
+  it('opens a session for the caller, after which their requests for that patient are flagged', async () => {
+    const headers = { 'x-phigate-patient': 'Patient/p10', 'x-phigate-purpose': 'ETREAT' };
+    expect(errorCode(await chat('er-doc', headers))).toBe('patient_access_denied');
+    const refused = await call('/admin/api/access/break-glass', keys['far-doc'] as string, { body: { patient: 'Patient/p10', category: 'patient_safety', reason: 'needs allergy list now', purpose: 'ETREAT' } });
+    expect(errorCode(refused)).toBe('patient_access_denied');
+    const opened = await call('/admin/api/access/break-glass', keys['er-doc'] as string, { body: { patient: 'Patient/p10', category: 'patient_safety', reason: 'needs allergy list now', purpose: 'ETREAT', minutes: 5 } });
+    expect(opened.status).toBe(201);
+    expect((opened.body.expiresAt as number) - (opened.body.startedAt as number)).toBe(5 * 60_000);
+    const next = await chat('er-doc', headers);
+    expect(next.status).toBe(200);
+    expect((await auditEvents(next.requestId)).at(-1)).toMatchObject({ breakGlass: true, breakGlassSessionId: opened.body.id });
+    // Ending it early closes the door again.
+    expect((await call(`/admin/api/access/break-glass/${String(opened.body.id)}/end`, keys['er-doc'] as string)).status).toBe(200);
+    expect(errorCode(await chat('er-doc', headers))).toBe('patient_access_denied');
+  });
+});
+
 describe('imports and administration', () => {
   it('imports a CSV all-or-nothing, naming lines but never values', async () => {
     const bad = await admin('/care-team/import', { csv: 'user,patient,role,start,end\nnurse-joy,Patient/p20,primary_nurse,2026-01-01,\nghost-user,Patient/p21,attending,2026-01-01,\n' });
