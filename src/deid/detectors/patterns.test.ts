@@ -40,6 +40,8 @@ describe('pattern detector', () => {
     expect(found('Zargan is from Civic Impulse LLC today.')).toEqual([['ORGANIZATION', 'Civic Impulse LLC']]);
     expect(found('He used to work for Deloitte as a clerk.')).toEqual([['ORGANIZATION', 'Deloitte']]);
     expect(found('I am in Ullaste for a trip. She moved to Florida.')).toEqual([['LOCATION', 'Ullaste']]);
+    expect(found('asap ? my name is lena andersson.')).toEqual([['NAME', 'lena andersson']]);
+    expect(found("I'm glad to hear it. I am going to send him.")).toEqual([]);
     expect(found('4844 Gade Apt. 656 and Mill Village NS B0J 2H0')).toEqual([['LOCATION', 'Apt. 656'], ['LOCATION', 'B0J 2H0']]);
     // not identifiers: staging, sizes, obstetric history, a lab run
     expect(found('Staged T2N0M0, cyst 13x12x7 cm, para3-0-0-3, BP 216/108 HR72 RR14 Wt81.')).toEqual([]);

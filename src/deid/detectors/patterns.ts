@@ -72,6 +72,8 @@ const orgSuffixes =
   'Inc|INC|LLC|L\\.L\\.C|Ltd|LTD|Limited|GmbH|Corp|Corporation|Company|Co|Group|Associates|Partners|Technologies|Systems|Solutions|Holdings|Bank|' +
   'Foundation|Agency|Services|Labs|Laboratories|Pharmaceuticals|Industries|Enterprises|Consulting|Capital|Ventures|Insurance|Motors|Automotive';
 
+/** Short words the ordinary-word list (3+ letters) leaves out. */
+const lowerFunctionWords = new Set(['to', 'in', 'on', 'at', 'of', 'by', 'up', 'so', 'as', 'is', 'it', 'be', 'do', 'go', 'no', 'or', 'an', 'if', 'me', 'my', 'we', 'he', 'us', 'ok']);
 const orgSuffixRe = new RegExp(`^(?:${orgSuffixes})$`, 'i');
 
 export function casedAlternatives(language: Language, dict: Dictionaries): Alternative[] {
@@ -109,6 +111,8 @@ export function casedAlternatives(language: Language, dict: Dictionaries): Alter
     { name: 'employer', source: `(?:[Ww]ork(?:s|ed|ing)? (?:for|at)|[Ee]mployed (?:by|at)|[Ee]mployee of|[Jj]ob at)[ \\t]{1,3}${capWord}(?: ${capWord}){0,3}` },
     // "lives in Ullaste", "flew to LEPPEN", "moved from Eugene": a place after a verb of residence or travel
     { name: 'placectx', source: `(?:[Ll]ive[sd]?|[Ll]iving|[Rr]esides?|[Rr]esiding|[Mm]oved|[Rr]elocated|[Bb]orn|[Rr]aised|[Gg]rew up|[Ff]lew|[Tt]ravell?ed|[Tt]rip|[Rr]eturned|[Oo]riginally|[Vv]isiting|[Vv]isited|[Ss]tationed|[Bb]ased|I am|I'm)(?: [a-z]{2,10})? (?:in|to|from|at|near) ${capWord}(?: ${capWord}){0,2}` },
+    // lower-case names where the sentence says it is a name: "my name is lena andersson", "name: hyuuma t. maida"
+    { name: 'namectx', source: "(?:[Mm]y name is|[Nn]ame is|[Nn]ame:|[Nn]amed|I am|I'm)[ \\t]{1,3}[a-zß-ÿ][a-zß-ÿ'’-]{0,30}\\.?(?: [a-zß-ÿ][a-zß-ÿ'’-]{0,30}\\.?){0,3}" },
     { name: 'unitno', source: '(?:[Aa]pt|APT|[Aa]partment|[Ss]uite|SUITE|[Ss]te)\\.?\\s{0,2}#?\\d{1,5}[A-Za-z]?(?![\\w])' },
     // Canadian and British postcodes: "B0J 2H0", "SW1A 1AA"
     { name: 'postcode', source: '[A-Z]\\d[A-Z] \\d[A-Z]\\d(?![\\w])|[A-Z]{1,2}\\d[A-Z\\d]? \\d[A-Z]{2}(?![\\w])' },
@@ -633,6 +637,27 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
             const e0 = from + kept.join(' ').replace(/[.,]+$/, '').length;
             if (/^(?:[A-Z]{2})$/.test(kept.join(' '))) break;
             push(out, from, e0, 'LOCATION', kind, 0.8);
+            break;
+          }
+          case 'namectx': {
+            const at = s.search(/(?<=(?:is|:|named|am|'m)[ \t]{1,3})[a-zß-ÿ]/);
+            if (at < 0) break;
+            // name words: in the name lists, or in no list of words at all; an initial may sit between
+            let e0 = start + at;
+            const words = s.slice(at).split(' ');
+            let taken = 0;
+            for (const w of words) {
+              const bare = w.replace(/\.$/, '');
+              const isInitial = /^[a-z]\.?$/.test(w) && taken > 0;
+              const listed = (dict.firstNames.has(bare) || dict.lastNames.has(bare)) && !dict.ambiguousNames.has(bare);
+              const nameWord = bare.length >= 2 && !lowerFunctionWords.has(bare) && (listed || (!dict.commonWords.has(bare) && !dict.keep.has(bare)));
+              if (!(isInitial || nameWord)) break;
+              e0 += (taken > 0 ? 1 : 0) + (isInitial ? w.length : bare.length);
+              taken++;
+            }
+            // one ordinary-looking word alone ("I am fine") is not enough unless a list knows it as a name
+            const first = (words[0] ?? '').replace(/\.$/, '');
+            if (taken >= 2 || (taken === 1 && (dict.firstNames.has(first) || dict.lastNames.has(first)) && !dict.ambiguousNames.has(first))) push(out, start + at, e0, 'NAME', kind, 0.85);
             break;
           }
           case 'unitno':
