@@ -44,15 +44,28 @@ export function treeHeadNote(head: Pick<SignedTreeHead, 'treeSize' | 'rootHash' 
   return Buffer.from(`phigate-audit-tree-head/v1\n${head.treeSize}\n${Buffer.from(head.rootHash, 'hex').toString('base64')}\n${head.timestamp}\n`, 'utf8');
 }
 
+/** Verdicts already reached per key, so re-verifying the same heads (incremental runs, many checks in one process) is cheap. */
+const verdicts = new WeakMap<KeyObject, Map<string, boolean>>();
+const VERDICT_CACHE_LIMIT = 8192;
+
 /** Whether `head` carries a valid signature by one of `keys` (by key id). */
 export function verifyTreeHead(head: SignedTreeHead, keys: ReadonlyMap<string, KeyObject>): boolean {
   const key = keys.get(head.keyId);
   if (key === undefined || !/^[0-9a-f]{64}$/.test(head.rootHash) || !Number.isSafeInteger(head.treeSize) || head.treeSize < 0) return false;
+  const cacheKey = `${head.treeSize}|${head.rootHash}|${head.timestamp}|${head.signature}`;
+  let cache = verdicts.get(key);
+  const known = cache?.get(cacheKey);
+  if (known !== undefined) return known;
+  let verdict: boolean;
   try {
-    return verify(null, treeHeadNote(head), key, Buffer.from(head.signature, 'base64'));
+    verdict = verify(null, treeHeadNote(head), key, Buffer.from(head.signature, 'base64'));
   } catch {
-    return false;
+    verdict = false;
   }
+  if (cache === undefined) verdicts.set(key, (cache = new Map()));
+  if (cache.size >= VERDICT_CACHE_LIMIT) cache.clear();
+  cache.set(cacheKey, verdict);
+  return verdict;
 }
 
 /** Key id of an Ed25519 public key: the first 16 hex digits of SHA-256 of its SPKI DER. */
@@ -95,8 +108,13 @@ export async function loadAuditSigner(db: Kysely<Database>, fieldCrypto: FieldCr
   const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   der.fill(0);
   const publicKey = createPublicKey({ key: Buffer.from(row.public_key, 'base64'), format: 'der', type: 'spki' });
-  const keyId = row.key_id;
-  if (auditKeyId(publicKey) !== keyId) throw new Error('audit signing key id does not match its public key');
+  if (auditKeyId(publicKey) !== row.key_id) throw new Error('audit signing key id does not match its public key');
+  return createAuditSigner(privateKey, publicKey);
+}
+
+/** A signer over a key pair already in memory (benchmarks, tests, external signing tools). */
+export function createAuditSigner(privateKey: KeyObject, publicKey: KeyObject): AuditSigner {
+  const keyId = auditKeyId(publicKey);
   return {
     keyId,
     publicKey,
