@@ -398,7 +398,9 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
               }
               break;
             }
-            if (!(nameish(b) || (titled && b.cap) || (j > i && tokens[j]?.kind === kinds.initial && softWord(text, b)))) break;
+            // after a title any capitalised word may be the name, but not an ordinary word across a full stop ("Dr. X. She")
+            const titledNext = titled && b.cap && (b.kind !== kinds.word || text.indexOf('.', a.end) < 0 || text.indexOf('.', a.end) >= b.start);
+            if (!(nameish(b) || titledNext || (j > i && tokens[j]?.kind === kinds.initial && softWord(text, b)))) break;
             j++;
           }
           let k = i;

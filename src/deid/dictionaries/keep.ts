@@ -79,7 +79,7 @@ emergency trauma icu ccu nicu picu er ed or pacu ct mri ekg ecg eeg emg cbc bmp 
 grade stage type class score scale level total
 alert oriented awake pleasant cooperative denies reports states complains notes
 mom dad mommy daddy grandma grandpa
-na ca fe zn ag agcl hgb hct plt wbc rbc bun alt ast inr ptt tsh psa
+vena cava aorta na ca fe zn ag agcl hgb hct plt wbc rbc bun alt ast inr ptt tsh psa
 `;
 
 /** Section headers and words of Spanish clinical case reports, never names on their own. */
