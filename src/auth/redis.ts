@@ -3,8 +3,9 @@
 import { Redis } from 'ioredis';
 
 /**
- * Opens a connection. Commands fail fast while Redis is down (no offline queue), so a request
- * never waits on a reconnect: callers decide whether to fail closed or fall back.
+ * Opens a connection. Commands issued while connecting are queued (the revocation subscriber
+ * needs that at start), but each is retried only once, so while Redis is down a request fails
+ * within the connect timeout instead of hanging: rate-limit and session checks then fail closed.
  */
 export function createRedisClient(url: string): Redis {
   return new Redis(url, { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
