@@ -5,7 +5,8 @@
  * clinical development set built by dev-set.ts; the best npm peer runs beside it as a yardstick.
  *
  * Options: --limit N (docs per data set), --warmup N (default 50), --no-peer, --only NAME (data
- * set name prefix), --json OUT, --write-dev DIR (save the generated dev set as JSONL there).
+ * set name prefix), --json OUT, --write-dev DIR (save the generated dev set as JSONL there),
+ * --repeat N (timing passes; each document's time is its fastest, CPU time the fastest pass's).
  */
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +31,8 @@ const only = opt('--only');
 const jsonOut = opt('--json');
 const writeDev = opt('--write-dev');
 const withPeer = !args.includes('--no-peer');
+/** Timing passes per data set; each document's time is its fastest pass (steadier on a shared machine). */
+const repeat = Math.max(1, Number(opt('--repeat') ?? 1));
 
 /** The peer with the highest Safe Harbor token recall on ../shared/peers/deid (openredaction 1.1.5, defaults). */
 const peerName = 'openredaction';
@@ -89,6 +92,19 @@ async function measure(runner: Runner, prepared: Prepared[], language: 'en' | 'e
     cpuMs += (c.user + c.system) / 1000;
     bytes += p.bytes;
     scoreDoc(p, spans, acc);
+  }
+  for (let r = 1; r < repeat; r++) {
+    let passCpu = 0;
+    for (const [i, p] of prepared.entries()) {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      await runner.run(p.doc.text, language);
+      const t = Number(process.hrtime.bigint() - t0) / 1e6;
+      const c = process.cpuUsage(c0);
+      passCpu += (c.user + c.system) / 1000;
+      if (t < (times[i] ?? Infinity)) times[i] = t;
+    }
+    cpuMs = Math.min(cpuMs, passCpu);
   }
   return { runner: runner.name, acc, times, bytes, docs: prepared.length, cpuMs };
 }
