@@ -3,6 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { ConfigError } from '../config/load.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerAuditToolCommands } from './commands/audit-export.js';
 import { registerBreakGlassCommand } from './commands/breakglass.js';
 import { registerCareTeamCommand } from './commands/careteam.js';
 import { registerConfigCommand } from './commands/config.js';
@@ -37,6 +38,7 @@ Examples:
   registerKeysCommand(program);
   registerConfigCommand(program);
   registerAuditCommand(program);
+  registerAuditToolCommands(program);
   registerKmsCommand(program);
   registerCareTeamCommand(program);
   registerBreakGlassCommand(program);
