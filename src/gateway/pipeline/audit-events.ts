@@ -50,6 +50,7 @@ export function disclosureEvent(ctx: PipelineContext, target: RouteTarget): Audi
   return {
     ...baseEvent(ctx, 'disclosure', 'pending', 0),
     endpointId: target.endpoint.id,
+    vendor: target.endpoint.vendor,
     streamed: ctx.operation === 'chat' && ctx.request?.stream === true,
     promptHmac: ctx.promptHmac,
   };
