@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
+import { stopAccessService } from './access/service.js';
 import { buildApp } from './app.js';
 import { createAuditWriter } from './audit/writer.js';
 import { createSqlAuditSink } from './audit/sql-sink.js';
@@ -225,6 +226,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await audit.drain();
     await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
     await auth.close();
+    await stopAccessService(store);
     await store.close();
   }
 

@@ -132,3 +132,9 @@ export function accessServiceFor(deps: AccessDeps, options: AccessServiceOptions
   }
   return service;
 }
+
+/** Stops the alert dispatcher of the service made for `store`, if one was made. */
+export async function stopAccessService(store: object): Promise<void> {
+  await services.get(store)?.dispatcher.stop();
+  services.delete(store);
+}

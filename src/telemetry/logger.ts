@@ -12,6 +12,8 @@ const redactPaths = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["x-phigate-patient"]',
+  'req.headers["x-phigate-break-glass"]',
+  'req.headers["x-phigate-user-token"]',
   '*.messages',
   '*.content',
   '*.input',

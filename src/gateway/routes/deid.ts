@@ -16,6 +16,7 @@ import { randomToken } from '../../kernel/ids.js';
 import { parseJson, type NodeContext } from '../../http/request-meta.js';
 import { formatZodIssues } from '../openai/schemas.js';
 import { authenticate } from '../pipeline/authenticate.js';
+import { authorizeAction } from '../pipeline/authorize.js';
 import type { GatewayDeps, PipelineContext, PipelineResult, PipelineStep } from '../pipeline/context.js';
 import { conversationKey } from '../pipeline/conversation.js';
 import { handleRoute } from './handle.js';
@@ -85,9 +86,9 @@ export function registerDeidRoutes(app: Hono<{ Bindings: HttpBindings }>, deps: 
     return sendJson(c, 200, result.value, ctx.meta.requestId);
   };
   app.post('/v1/deid', (c) =>
-    handleRoute(c, { deps, respond }, [authenticate, deidentifyText], (meta) => ({ deps, meta, eventType: auditEventTypes.deidText, operation: 'local' })),
+    handleRoute(c, { deps, respond }, [authenticate, authorizeAction('deid:use'), deidentifyText], (meta) => ({ deps, meta, eventType: auditEventTypes.deidText, operation: 'local' })),
   );
   app.post('/v1/reid', (c) =>
-    handleRoute(c, { deps, respond }, [authenticate, reidentifyText], (meta) => ({ deps, meta, eventType: auditEventTypes.reidText, operation: 'local' })),
+    handleRoute(c, { deps, respond }, [authenticate, authorizeAction('deid:use'), reidentifyText], (meta) => ({ deps, meta, eventType: auditEventTypes.reidText, operation: 'local' })),
   );
 }
