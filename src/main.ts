@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { stopAccessService } from './access/service.js';
 import { buildApp } from './app.js';
+import { anomalyAuditEvents, runAnomalyScan, scheduleAnomalyScans, storeAnomalyReport } from './audit/anomaly.js';
 import { createAuditWriter } from './audit/writer.js';
 import { createSqlAuditSink } from './audit/sql-sink.js';
 import { generateApiKey } from './auth/api-keys.js';
@@ -172,6 +173,17 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   });
   const instanceId = `${hostname()}:${process.pid}`;
   const auth = await createAuthServices({ config, store, audit, clock: systemClock, logger, instanceId });
+  const scanIntervalMs = config.audit.anomalyScanIntervalDays * 86_400_000;
+  const anomalyScans = scheduleAnomalyScans(
+    scanIntervalMs,
+    async () => {
+      const now = Date.now();
+      const report = await runAnomalyScan(store.db, { since: now - scanIntervalMs, until: now, now });
+      await storeAnomalyReport(store.db, report);
+      for (const event of anomalyAuditEvents(report, { instance: instanceId, now, requestId: `scan-${report.id}` })) await audit.append(event);
+    },
+    (err) => logger.error({ err }, 'anomaly scan failed'),
+  );
   let shuttingDown = false;
   const app = buildApp({
     config,
@@ -226,6 +238,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await audit.drain();
     await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
     await auth.close();
+    anomalyScans.stop();
     await stopAccessService(store);
     await store.close();
   }

@@ -231,7 +231,15 @@ export function anomalyAuditEvents(report: AnomalyReport, options: { readonly in
 /** Runs `scan` every `intervalMs` (unref'd, so it never holds the process open); `stop()` ends it. */
 export function scheduleAnomalyScans(intervalMs: number, scan: () => Promise<void>, onError: (err: unknown) => void): { stop(): void } {
   if (intervalMs <= 0) return { stop: () => undefined };
-  const timer = setInterval(() => void scan().catch(onError), intervalMs);
+  // Node timers overflow past ~24.8 days (2^31 ms) and would fire at once, so a monthly
+  // schedule is kept by an hourly tick that runs the scan when it is due.
+  const tickMs = Math.min(intervalMs, 3_600_000);
+  let last = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - last < intervalMs) return;
+    last = Date.now();
+    void scan().catch(onError);
+  }, tickMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -3,7 +3,7 @@
  * The request context every pipeline step reads and adds to. Steps never reach around each
  * other: each fills in its own fields, or throws a GatewayError to refuse.
  */
-import type { AuditEventType } from '../../audit/record.js';
+import type { AnyAuditEventType } from '../../audit/record.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import type { ApiKeyAuthenticator } from '../../auth/api-keys.js';
 import type { Principal } from '../../auth/principal.js';
@@ -70,7 +70,7 @@ export type PipelineResult =
 interface ContextBase {
   readonly deps: GatewayDeps;
   readonly meta: RequestMeta;
-  readonly eventType: AuditEventType;
+  readonly eventType: AnyAuditEventType;
   principal?: Principal;
   headers?: GatewayHeaders;
   /** Candidate endpoints in order: the primary, then fallbacks of equal PHI clearance. */

@@ -17,7 +17,7 @@ import { handleRoute } from './handle.js';
 import { sendJson } from './respond.js';
 
 // The context's event type lists only the pipeline's own routes; this route adds one of the audit tools'.
-const reportDownstreamEventType = auditToolEventTypes.reportDownstream as PipelineContext['eventType'];
+const reportDownstreamEventType = auditToolEventTypes.reportDownstream;
 
 const reportDownstream: PipelineStep = async (ctx) => {
   const parsed = downstreamReportSchema.safeParse(parseJson(await ctx.meta.readBody()));
