@@ -33,6 +33,7 @@ describe('name detector', () => {
     expect(found('Worked as a psychiatric nurse. A comprehensive evaluation followed.')).toEqual([]);
     expect(found('Right McBride bunionectomy with a Rubin osteotome; Roth net; Allen stirrups.')).toEqual([]);
     expect(found('He is a 29-year-old man.')).toEqual([]);
+    expect(found('Negative Barlow and Ortolani.')).toEqual([]);
   });
 
   it('reads kinship context and initials for names that look like vocabulary', () => {

@@ -29,6 +29,7 @@ const triggers = new Set([
   'niece', 'nephew', 'cousin', 'fiancé', 'fiance', 'girlfriend', 'boyfriend', 'colleague', 'neighbor', 'roommate', 'is', 'am', 'por', 'hijo', 'hija',
   'esposo', 'esposa', 'madre', 'padre', 'hermano', 'hermana',
 ]);
+const coordinated = /(?:['’]s)? (?:and|or|&) (\p{Lu}\p{Ll}{2,30})/uy;
 const degree = /(?:M\.D|D\.O|R\.N|N\.P|P\.A|Ph\.D|D\.D\.S|M\.S|B\.S|M\.A|L\.P\.N)\./y;
 /** Two-letter function words, which the ordinary-word list (3+ letters) does not hold. */
 const shortWords = new Set(['he', 'we', 'me', 'my', 'us', 'it', 'an', 'as', 'at', 'be', 'by', 'do', 'go', 'if', 'in', 'is', 'no', 'of', 'on', 'or', 'so', 'to', 'up', 'ok', 'oh']);
@@ -302,6 +303,13 @@ export function createNameDetector(dict: Dictionaries): NameDetector {
         if (!(t.kind === kinds.strong || t.kind === kinds.unknown || t.kind === kinds.weak)) continue;
         // "Lunesta 3 mg", "Vitoss 5 cc": a word before a dose is a drug or a product
         if (text.charCodeAt(t.end) === 32 && stickyTest(doseAfter, text, t.end)) {
+          t.kind = kinds.keep;
+          continue;
+        }
+        // "Barlow and Ortolani", "Kernig and Brudzinski signs": coordinated with an eponym
+        coordinated.lastIndex = t.end;
+        const co = coordinated.exec(text);
+        if (co && dict.keep.has((co[1] ?? '').toLowerCase())) {
           t.kind = kinds.keep;
           continue;
         }

@@ -47,6 +47,11 @@ describe('pattern detector', () => {
     expect(found('Staged T2N0M0, cyst 13x12x7 cm, para3-0-0-3, BP 216/108 HR72 RR14 Wt81.')).toEqual([]);
   });
 
+  it('names facilities, not departments or generic hospitals', () => {
+    expect(found('Transferred from Marks Memorial Hospital today.')).toEqual([['LOCATION', 'Marks Memorial Hospital']]);
+    expect(found('Seen in the Pediatric Urology Clinic, then brought to Children\'s Hospital.')).toEqual([]);
+  });
+
   it('finds record, plan, account, licence, vehicle and device numbers', () => {
     expect(found('MRN: 00123456')).toEqual([['MRN', '00123456']]);
     expect(found('Medical record number: A1234567.')).toEqual([['MRN', 'A1234567']]);

@@ -74,6 +74,7 @@ const orgSuffixes =
 
 /** Short words the ordinary-word list (3+ letters) leaves out. */
 const lowerFunctionWords = new Set(['to', 'in', 'on', 'at', 'of', 'by', 'up', 'so', 'as', 'is', 'it', 'be', 'do', 'go', 'no', 'or', 'an', 'if', 'me', 'my', 'we', 'he', 'us', 'ok']);
+const genericFacilityWords = new Set(['children', 'childrens', 'general', 'memorial', 'community', 'regional', 'county', 'university', 'state', 'city', 'veterans', 'womens', 'women', 'central', 'district', 'public', 'teaching', 'pediatric', 'psychiatric', 'rehabilitation', 'surgical', 'medical', 'our', 'this', 'that', 'local']);
 const orgSuffixRe = new RegExp(`^(?:${orgSuffixes})$`, 'i');
 
 export function casedAlternatives(language: Language, dict: Dictionaries): Alternative[] {
@@ -579,12 +580,21 @@ export function createPatternDetector(language: Language, dict: Dictionaries): P
               const w = (first[1] ?? '').toLowerCase().replace(/[.']/g, '');
               // a surname particle stays: "de Lange Memorial Hospital"
               if (/^(?:de|da|di|du|la|le|van|von|der|den|del)$/.test(w)) break;
-              if (/^(?:of|the|and|&)$/.test(w) || (w.length <= 2 && w !== 'st') || (dict.commonWords.has(w) && !/^(?:st|saint|general|memorial|community|regional|county|university|mercy|good|sacred|holy|children)$/.test(w))) {
+              // an ordinary word goes only where a sentence or clause starts ("Then …"), not inside a name ("Marks Memorial")
+              const clauseStart = from === 0 || /[.!?:;,\n(]\s{0,3}$/.test(text.slice(Math.max(0, from - 4), from));
+              if (/^(?:of|the|and|&|at|to|in|on|from|with|by|for)$/.test(w) || (w.length <= 2 && w !== 'st') ||
+                (clauseStart && dict.commonWords.has(w) && !/^(?:st|saint|general|memorial|community|regional|county|university|mercy|good|sacred|holy|children)$/.test(w))) {
                 from += first[0].length;
                 head = head.slice(first[0].length);
               } else break;
             }
-            if (from < start) {
+            // "Children's Hospital", "Memorial Hospital": generic words alone name no one facility
+            // nor do departments ("Pediatric Urology Clinic"): ordinary words that are nobody's name
+            const generic = text.slice(from, start).trim().split(/\s+/).every((w) => {
+              const l = w.toLowerCase().replace(/['’]s$|[.,]$/g, '');
+              return genericFacilityWords.has(l) || ((dict.commonWords.has(l) || dict.keep.has(l)) && !dict.firstNames.has(l) && !dict.lastNames.has(l));
+            });
+            if (from < start && !generic) {
               push(out, from, end, 'LOCATION', kind, 0.85);
               placeAfter(text, end, out);
             }
