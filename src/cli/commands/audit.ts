@@ -17,9 +17,8 @@ import { verifyAuditLog, verifyFailureReasons, type VerifyReport, type VerifySta
 import { createConfiguredWitnesses, createFileWitness, type ReadableWitness } from '../../audit/witness.js';
 import { loadConfig } from '../../config/load.js';
 import type { PhigateConfig } from '../../config/schema.js';
-import { loadLocalKeyFileKms } from '../../crypto/kms/local-keyfile.js';
+import { createKms } from '../../crypto/kms/index.js';
 import { resolveHome } from '../../kernel/home.js';
-import { inHome } from '../../main.js';
 import { createDb } from '../../store/db.js';
 import { openStore, type OpenedStore } from '../../store/store.js';
 import { homeOption } from '../options.js';
@@ -35,7 +34,7 @@ function positiveInt(value: string): number {
 
 async function withStore<T>(home: string, run: (store: OpenedStore, config: PhigateConfig) => Promise<T>): Promise<T> {
   const config = loadConfig({ home });
-  const kms = await loadLocalKeyFileKms(inHome(home, config.kms.keyFile));
+  const kms = await createKms(config.kms, { baseDir: home });
   const store = await openStore({ url: config.store.url, baseDir: home, kms });
   try {
     return await run(store, config);
