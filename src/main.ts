@@ -14,7 +14,10 @@ import { stopAccessService } from './access/service.js';
 import { buildApp } from './app.js';
 import { anomalyAuditEvents, runAnomalyScan, scheduleAnomalyScans, storeAnomalyReport } from './audit/anomaly.js';
 import { createAuditWriter } from './audit/writer.js';
+import { startAuditCheckpoints } from './audit/checkpoints.js';
 import { createSqlAuditSink } from './audit/sql-sink.js';
+import { createSqliteWorkerSink } from './audit/sqlite-worker-sink.js';
+import { createConfiguredWitnesses } from './audit/witness.js';
 import { generateApiKey } from './auth/api-keys.js';
 import { createAuthServices } from './auth/runtime.js';
 import { loadConfig } from './config/load.js';
@@ -32,6 +35,7 @@ import { deidPolicies } from './deid/transforms/apply.js';
 import type { PhiCategory } from './deid/types.js';
 import { createEndpointDirectory } from './registry/endpoints.js';
 import { createTokenVaultRepo } from './store/repos/token-vault-repo.js';
+import { parseStoreUrl } from './store/db.js';
 import { openStore, type OpenedStore } from './store/store.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -154,14 +158,24 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     kms,
     onBackgroundError: (err) => logger.warn({ err }, 'background store write failed'),
   });
+  // A SQLite file is committed from a writer thread, so no fsync or lock wait blocks the event loop.
+  const storeTarget = parseStoreUrl(config.store.url, options.home);
+  const workerSink = storeTarget.kind === 'sqlite' ? createSqliteWorkerSink(storeTarget.path) : undefined;
   const audit = await createAuditWriter({
-    sink: createSqlAuditSink(store.db),
+    sink: workerSink ?? createSqlAuditSink(store.db),
     writeTimeoutMs: config.audit.writeTimeoutMs,
     onCommit: (records, seconds) => {
       metrics.auditBatchSize.observe(records);
       metrics.auditAppendDuration.observe(seconds);
     },
     onFailure: (err) => logger.error({ err }, 'audit commit failed'),
+  });
+  const checkpoints = await startAuditCheckpoints({
+    db: store.db,
+    fieldCrypto: store.fieldCrypto,
+    intervalMs: config.audit.checkpointIntervalMs,
+    witnesses: createConfiguredWitnesses(config.audit.witness, options.home, env),
+    onError: (err) => logger.warn({ err }, 'audit checkpoint failed'),
   });
   const vault = createEncryptedTokenVault({ repo: createTokenVaultRepo<PhiCategory>(store.db), crypto: store.fieldCrypto, ttlMs: config.deid.tokenTtlMs });
   const deidentifier = createDeidentifier({
@@ -236,6 +250,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     clearInterval(sweep);
     clearTimeout(grace);
     await audit.drain();
+    await workerSink?.close();
+    await checkpoints.close();
     await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
     await auth.close();
     anomalyScans.stop();

@@ -88,6 +88,9 @@ function createDialect(target: StoreTarget, options: CreateDbOptions): Dialect {
             oid === INT8_OID && format !== 'binary' ? NUMERIC_SAFE_INT8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
         },
       });
+      // An idle connection ended by the server (restart, failover) is dropped and replaced; without
+      // a listener the pool's 'error' event would end the process.
+      pool.on('error', () => undefined);
       return new PostgresDialect({ pool });
     }
   }
