@@ -155,12 +155,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const store = await openStore({
     url: config.store.url,
     baseDir: options.home,
+    sqliteSync: config.store.sqliteSync,
     kms,
     onBackgroundError: (err) => logger.warn({ err }, 'background store write failed'),
   });
   // A SQLite file is committed from a writer thread, so no fsync or lock wait blocks the event loop.
   const storeTarget = parseStoreUrl(config.store.url, options.home);
-  const workerSink = storeTarget.kind === 'sqlite' ? createSqliteWorkerSink(storeTarget.path) : undefined;
+  const workerSink = storeTarget.kind === 'sqlite' ? createSqliteWorkerSink(storeTarget.path, { sync: config.store.sqliteSync }) : undefined;
   const audit = await createAuditWriter({
     sink: workerSink ?? createSqlAuditSink(store.db),
     writeTimeoutMs: config.audit.writeTimeoutMs,

@@ -3,7 +3,7 @@
  * The SQLite audit writer thread. It owns one write connection to the database file and does,
  * for every batch the gateway sends, what `sql-sink.ts` does on the main thread: take the write
  * lock (BEGIN IMMEDIATE), read the chain head, chain the batch after it, insert, commit with
- * fsync (synchronous=FULL). Running here keeps the fsync off the event loop, so requests keep
+ * fsync (synchronous=FULL unless the store is configured `normal`). Running here keeps the fsync off the event loop, so requests keep
  * flowing while a commit is on its way to disk, and batches grow while the disk is busy.
  *
  * Plain JavaScript on purpose: worker threads do not inherit the TypeScript loader. The chain
@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 const genesisHash = '0'.repeat(64);
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
+db.pragma(`synchronous = ${workerData.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
 
 const readHead = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
 const insert = db.prepare(

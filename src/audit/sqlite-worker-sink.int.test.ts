@@ -53,3 +53,18 @@ describe('SQLite worker audit sink', () => {
     expect(isGatewayError(failure, 'audit_unavailable')).toBe(true);
   });
 });
+
+describe('SQLite worker audit sink, synchronous=NORMAL', () => {
+  it('chains and stores the same way', async () => {
+    const file = await migratedFile();
+    const sink = createSqliteWorkerSink(file, { sync: 'normal' });
+    const writer = await createAuditWriter({ sink, writeTimeoutMs: 10_000 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => writer.append(event(i, 'n'))));
+    await sink.close();
+    const db = createDb(`sqlite:${file}`, { baseDir: '/' });
+    const rows = await db.selectFrom('audit_events').select(['seq', 'body', 'hash']).select('prev_hash as prevHash').orderBy('seq').execute();
+    await db.destroy();
+    expect(rows).toHaveLength(20);
+    expect(findChainBreak(rows.map((r) => ({ ...r, seq: Number(r.seq) })))).toBeUndefined();
+  });
+});

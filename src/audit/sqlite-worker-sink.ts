@@ -31,9 +31,9 @@ export interface SqliteWorkerSink extends AuditSink {
 }
 
 /** Starts the writer thread for `file` (an absolute path to a migrated SQLite database). */
-export function createSqliteWorkerSink(file: string, options: { busyTimeoutMs?: number } = {}): SqliteWorkerSink {
+export function createSqliteWorkerSink(file: string, options: { busyTimeoutMs?: number; sync?: 'full' | 'normal' } = {}): SqliteWorkerSink {
   const worker = new Worker(new URL('./sqlite-append-worker.js', import.meta.url), {
-    workerData: { file, busyTimeoutMs: options.busyTimeoutMs ?? 5000 },
+    workerData: { file, busyTimeoutMs: options.busyTimeoutMs ?? 5000, sync: options.sync ?? 'full' },
   });
   const pending = new Map<number, { resolve: (reply: Reply) => void; reject: (err: unknown) => void }>();
   let nextId = 0;

@@ -129,6 +129,12 @@ export const configSchema = z
       .strictObject({
         /** `sqlite:PATH` (relative to the state folder) or a postgres:// URL. */
         url: z.string().default('sqlite:phigate.db'),
+        /**
+         * SQLite only. `full` (default) syncs every commit to disk: an acknowledged audit record
+         * survives power loss. `normal` (WAL) survives a crash or kill of phigate itself but not of
+         * the operating system, and saves one disk flush per commit.
+         */
+        sqliteSync: z.enum(['full', 'normal']).default('full'),
       })
       .prefault({}),
     /** Where key-encryption keys live; `src/crypto/kms/index.ts` builds the adapter. */

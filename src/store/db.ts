@@ -24,6 +24,8 @@ export interface CreateDbOptions {
   readonly maxConnections?: number;
   /** SQLite: how long a writer waits for a lock before failing. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /** SQLite: `full` syncs every commit (the default), `normal` only at WAL checkpoints. */
+  readonly sqliteSync?: 'full' | 'normal';
 }
 
 /** A parsed store URL, with no credentials kept beyond what the driver needs. */
@@ -72,7 +74,7 @@ function createDialect(target: StoreTarget, options: CreateDbOptions): Dialect {
       sqlite.pragma('foreign_keys = ON');
       if (target.kind === 'sqlite') sqlite.pragma('journal_mode = WAL');
       // FULL: an acknowledged commit (an audit record, a key) survives power loss, WAL or not.
-      sqlite.pragma('synchronous = FULL');
+      sqlite.pragma(`synchronous = ${options.sqliteSync === 'normal' ? 'NORMAL' : 'FULL'}`);
       return new SqliteDialect({ database: sqlite });
     }
     case 'postgres': {
