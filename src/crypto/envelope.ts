@@ -17,7 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { decodeBase64urlStrict } from './base64url.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../kernel/canonical-json.js';
 import type { FieldContext, FieldCrypto } from './field-crypto.js';
 import type { KeyContext, Kms } from './kms.js';
 

@@ -23,4 +23,3 @@ export {
   type LocalKeyFileKms,
 } from './kms/local-keyfile.js';
 export { constantTimeEqual } from './constant-time.js';
-export { canonicalJson } from './canonical-json.js';

@@ -22,7 +22,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeBase64urlStrict } from '../base64url.js';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalJson } from '../../kernel/canonical-json.js';
 import { KmsError, type GeneratedDataKey, type KeyContext, type Kms, type WrappedKey } from '../kms.js';
 import { requireSafeTransport } from './vault-transit.js';
 

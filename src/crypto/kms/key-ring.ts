@@ -7,7 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
 import { decodeBase64urlStrict } from '../base64url.js';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalJson } from '../../kernel/canonical-json.js';
 import { KmsError, type GeneratedDataKey, type KeyContext, type Kms, type WrappedKey } from '../kms.js';
 
 export const DATA_KEY_BYTES = 32;

@@ -15,7 +15,7 @@
  * Rewrapping happens inside Vault: the data key never reaches phigate on that path.
  */
 import { decodeBase64urlStrict } from '../base64url.js';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalJson } from '../../kernel/canonical-json.js';
 import { KmsError, type GeneratedDataKey, type KeyContext, type Kms, type WrappedKey } from '../kms.js';
 
 export interface VaultTransitOptions {

@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalJson } from '../../canonical-json.js';
+import { canonicalJson } from '../../../kernel/canonical-json.js';
 import { amzDate, canonicalRequest, signature } from '../../../providers/bedrock/sigv4.js';
 
 export interface AwsKmsServerOptions {
