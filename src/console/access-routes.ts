@@ -19,7 +19,8 @@ import type { GatewayDeps } from '../gateway/pipeline/context.js';
 import { formatZodIssues } from '../gateway/openai/schemas.js';
 import { sendError, sendJson } from '../gateway/routes/respond.js';
 import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../http/request-meta.js';
-import { GatewayError } from '../kernel/errors.js';
+import { GatewayError, toErrorBody } from '../kernel/errors.js';
+import { recordAdminCall } from './admin-audit.js';
 
 type App = Hono<{ Bindings: HttpBindings }>;
 
@@ -63,18 +64,32 @@ export function registerAccessRoutes(app: App, deps: GatewayDeps & { readonly is
     return deps.apiKeys.authenticate(presented);
   }
 
-  function route(handler: (req: AccessAdminRequest, body: string, c: NodeContext) => Promise<{ status?: number; body: unknown }>, withBody = true) {
+  /**
+   * Wraps an admin handler. Changes are audited by the access admin; reads name their own event
+   * (`readEvent`), recorded here — refusals included — before the answer is released.
+   */
+  function route(handler: (req: AccessAdminRequest, body: string, c: NodeContext) => Promise<{ status?: number; body: unknown }>, withBody = true, readEvent?: string) {
     return async (c: NodeContext): Promise<Response> => {
       const requestId = requestIdOf(c);
+      let actor: AccessAdminRequest['actor'] | undefined;
       try {
         const principal = await caller(c);
         // Acting for someone else never confers administrative rights.
         if (principal.onBehalfOf) throw new GatewayError('permission_denied', { detail: { reason: 'delegated_credential' } });
-        const actor = { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId };
+        actor = { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId };
         const body = withBody ? await createRequestMeta(c, requestId, deps.config.server.maxBodyBytes, deps.clock.now()).readBody() : '';
         const result = await handler({ actor, requestId }, body, c);
+        if (readEvent !== undefined) await recordAdminCall(deps, c, { requestId, type: readEvent, outcome: 'success', status: result.status ?? 200, actor });
         return sendJson(c, result.status ?? 200, result.body, requestId);
       } catch (err) {
+        if (readEvent !== undefined) {
+          const { status, body } = toErrorBody(err);
+          try {
+            await recordAdminCall(deps, c, { requestId, type: readEvent, outcome: 'denied', status, errorCode: body.error.code, ...(actor === undefined ? {} : { actor }) });
+          } catch (auditErr) {
+            return sendError(c, new GatewayError('audit_unavailable', { cause: auditErr }), requestId, deps);
+          }
+        }
         return sendError(c, err, requestId, deps);
       }
     };
@@ -90,7 +105,7 @@ export function registerAccessRoutes(app: App, deps: GatewayDeps & { readonly is
   app.post(`${base}/care-team/query`, route(async (req, text) => {
     const body = parseBody(querySchema, text);
     return { body: { data: await admin.listAssignments(req, { user: body.user, patient: body.patient, activeOnly: body.active }) } };
-  }));
+  }, true, 'careteam.query'));
   app.post(`${base}/care-team/:id/end`, route(async (req, _text, c) => {
     await admin.endAssignment(req, c.req.param('id') ?? '');
     return { body: { ended: true } };
@@ -137,10 +152,10 @@ export function registerAccessRoutes(app: App, deps: GatewayDeps & { readonly is
     const parsed = statusSchema.safeParse(c.req.query('status'));
     if (!parsed.success) throw new GatewayError('invalid_request', { detail: { field: 'status', expected: 'open|justified|misuse' } });
     return { body: { data: await admin.listBreakGlass(req, parsed.data) } };
-  }, false));
+  }, false, 'breakglass.list'));
   app.post(`${base}/break-glass/:id/review`, route(async (req, text, c) => {
     const body = parseBody(reviewSchema, text);
     return { body: await admin.review(req, c.req.param('id') ?? '', body.outcome, body.note) };
   }));
-  app.get(`${base}/incidents`, route(async (req) => ({ body: { data: await admin.listIncidents(req) } }), false));
+  app.get(`${base}/incidents`, route(async (req) => ({ body: { data: await admin.listIncidents(req) } }), false, 'incident.list'));
 }

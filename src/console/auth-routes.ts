@@ -23,8 +23,8 @@ import type { GatewayDeps } from '../gateway/pipeline/context.js';
 import { sendError, sendJson } from '../gateway/routes/respond.js';
 import { formatZodIssues } from '../gateway/openai/schemas.js';
 import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../http/request-meta.js';
-import { GatewayError } from '../kernel/errors.js';
-import { uuidv7 } from '../kernel/ids.js';
+import { GatewayError, toErrorBody } from '../kernel/errors.js';
+import { recordAdminCall } from './admin-audit.js';
 
 declare module '../gateway/pipeline/context.js' {
   interface GatewayDeps {
@@ -86,20 +86,7 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
   const clientOf = (c: NodeContext) => ({ ip: c.env.incoming.socket.remoteAddress, userAgent: c.req.header('user-agent')?.slice(0, 256) });
 
   async function audit(c: NodeContext, requestId: string, type: string, outcome: 'success' | 'denied', status: number, actor?: AdminActor, errorCode?: string): Promise<void> {
-    const now = deps.clock.now();
-    await deps.audit.append({
-      id: uuidv7(now),
-      recordedAt: new Date(now).toISOString(),
-      type,
-      stage: outcome === 'success' ? 'completed' : 'refused',
-      outcome,
-      requestId,
-      status,
-      errorCode,
-      actor,
-      client: clientOf(c),
-      instance: deps.instanceId,
-    });
+    await recordAdminCall(deps, c, { requestId, type, outcome, status, ...(actor === undefined ? {} : { actor }), ...(errorCode === undefined ? {} : { errorCode }) });
   }
 
   /** Who is calling an admin route, and whether they may. */
@@ -123,16 +110,34 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
     return { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId };
   }
 
-  /** Wraps an admin handler: authentication, admin check, body parsing, error rendering. */
-  function admin(mutating: boolean, handler: (c: NodeContext, req: AdminRequest, body: string) => Promise<{ status?: number; body: unknown }>) {
+  /**
+   * Wraps an admin handler: authentication, admin check, body parsing, error rendering. Changes
+   * are audited by the admin service; reads name their own event (`readEvent`), recorded here
+   * before the answer is released.
+   */
+  function admin(
+    mutating: boolean,
+    handler: (c: NodeContext, req: AdminRequest, body: string) => Promise<{ status?: number; body: unknown }>,
+    readEvent?: string,
+  ) {
     return async (c: NodeContext): Promise<Response> => {
       const requestId = requestIdOf(c);
+      let actor: AdminActor | undefined;
       try {
-        const actor = await adminCaller(c, mutating);
+        actor = await adminCaller(c, mutating);
         const body = mutating ? await meta(c, requestId).readBody() : '';
         const result = await handler(c, { actor, requestId, client: clientOf(c) }, body);
+        if (readEvent !== undefined) await audit(c, requestId, readEvent, 'success', result.status ?? 200, actor);
         return sendJson(c, result.status ?? 200, result.body, requestId);
       } catch (err) {
+        if (readEvent !== undefined) {
+          const { status, body } = toErrorBody(err);
+          try {
+            await audit(c, requestId, readEvent, 'denied', status, actor, body.error.code);
+          } catch (auditErr) {
+            return sendError(c, new GatewayError('audit_unavailable', { cause: auditErr }), requestId, deps);
+          }
+        }
         return sendError(c, err, requestId, deps);
       }
     };
@@ -190,6 +195,7 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
       const session = await services.sessions.validate(getCookie(c, sessionCookieName));
       const user = await deps.store.users.findById(session.userId);
       if (!user || user.disabledAt !== null) throw new GatewayError('unauthenticated');
+      await audit(c, requestId, 'auth.session', 'success', 200, { userId: user.id, kind: user.kind, roles: user.roles, authMethod: 'session' });
       return sendJson(
         c,
         200,
@@ -202,9 +208,9 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
   });
 
   const a = services.admin;
-  app.get('/admin/api/users', admin(false, async () => ({ body: { data: await a.listUsers() } })));
+  app.get('/admin/api/users', admin(false, async () => ({ body: { data: await a.listUsers() } }), 'user.list'));
   app.post('/admin/api/users', admin(true, async (_c, req, body) => ({ status: 201, body: await a.createUser(req, parseBody(newUserSchema, body)) })));
-  app.get('/admin/api/users/:id', admin(false, async (c) => ({ body: await a.getUser(c.req.param('id') as string) })));
+  app.get('/admin/api/users/:id', admin(false, async (c) => ({ body: await a.getUser(c.req.param('id') as string) }), 'user.read'));
   app.post('/admin/api/users/:id/disable', admin(true, async (c, req) => ({ body: await a.disableUser(req, c.req.param('id') as string) })));
   app.put('/admin/api/users/:id/roles', admin(true, async (c, req, body) => ({ body: await a.setRoles(req, c.req.param('id') as string, parseBody(rolesSchema, body).roles) })));
   app.post('/admin/api/users/:id/password', admin(true, async (c, req, body) => {
@@ -212,7 +218,7 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
     return { body: { updated: true } };
   }));
   app.post('/admin/api/users/:id/totp', admin(true, async (c, req) => ({ body: await a.enrollTotp(req, c.req.param('id') as string) })));
-  app.get('/admin/api/users/:id/delegations', admin(false, async (c) => ({ body: { data: await a.delegations(c.req.param('id') as string) } })));
+  app.get('/admin/api/users/:id/delegations', admin(false, async (c) => ({ body: { data: await a.delegations(c.req.param('id') as string) } }), 'user.read'));
   app.post('/admin/api/users/:id/delegations', admin(true, async (c, req, body) => {
     await a.allowDelegation(req, c.req.param('id') as string, parseBody(delegationSchema, body).userId);
     return { status: 201, body: { allowed: true } };
@@ -221,7 +227,7 @@ export function registerAuthRoutes(app: App, deps: GatewayDeps): void {
     await a.removeDelegation(req, c.req.param('id') as string, c.req.param('userId') as string);
     return { body: { removed: true } };
   }));
-  app.get('/admin/api/keys', admin(false, async (c) => ({ body: { data: await a.listKeys(c.req.query('user')) } })));
+  app.get('/admin/api/keys', admin(false, async (c) => ({ body: { data: await a.listKeys(c.req.query('user')) } }), 'apikey.list'));
   app.post('/admin/api/keys', admin(true, async (_c, req, body) => {
     const input = parseBody(newKeySchema, body);
     const { expiresAt, ...rest } = input;
