@@ -222,20 +222,43 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     },
   });
 
-  const server = await new Promise<Server>((resolveServer, reject) => {
-    const created = serve(
-      {
-        fetch: app.fetch,
-        hostname: config.server.host,
-        port: config.server.port,
-        ...(tls
-          ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, minVersion: config.server.tls.minVersion } }
-          : {}),
-      },
-      () => resolveServer(created as Server),
-    );
-    created.once('error', reject);
-  });
+  /** Closes everything behind the HTTP server, in dependency order. */
+  async function release(): Promise<void> {
+    await audit.drain();
+    await workerSink?.close();
+    await checkpoints.close();
+    await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
+    await auth.close();
+    anomalyScans.stop();
+    await stopAccessService(store);
+    await store.close();
+  }
+
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolveServer, reject) => {
+      const created = serve(
+        {
+          fetch: app.fetch,
+          hostname: config.server.host,
+          port: config.server.port,
+          ...(tls
+            ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, minVersion: config.server.tls.minVersion } }
+            : {}),
+        },
+        () => resolveServer(created as Server),
+      );
+      created.once('error', reject);
+    });
+  } catch (err) {
+    shuttingDown = true;
+    await release();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new Error(`cannot listen on ${config.server.host}:${config.server.port} (${code}); choose another with --host/--port or server.host/server.port`, { cause: err });
+    }
+    throw err;
+  }
   server.requestTimeout = config.server.requestTimeoutMs;
   server.headersTimeout = Math.min(60_000, config.server.requestTimeoutMs);
   const port = (server.address() as AddressInfo).port;
@@ -250,14 +273,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await closed;
     clearInterval(sweep);
     clearTimeout(grace);
-    await audit.drain();
-    await workerSink?.close();
-    await checkpoints.close();
-    await Promise.allSettled([...providers.values()].map((provider) => provider.close()));
-    await auth.close();
-    anomalyScans.stop();
-    await stopAccessService(store);
-    await store.close();
+    await release();
   }
 
   return { baseUrl, port, config, store, logger, close };

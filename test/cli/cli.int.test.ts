@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,21 @@ describe('phigate CLI', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('server.port');
     expect(stderr).not.toContain('listening');
+  });
+
+  it('exits with a clear message when the port is taken, instead of hanging', async () => {
+    const home = tempHome();
+    await phigate(['init', '--home', home, '--yes', '--json']);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const { code, stderr } = await phigate(['serve', '--home', home, '--port', String(port)]);
+      expect(code).toBe(1);
+      expect(stderr).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 
   it('serves, answers /healthz and stops cleanly on SIGTERM', async () => {
