@@ -5,8 +5,8 @@
  * calls become `tool_use` blocks; consecutive turns of one role are merged, as the API expects.
  */
 import { z } from 'zod';
-import { parseDataUrl, textOf, usageOf } from '../shared/common.js';
-import { badResponse, providerError } from '../shared/errors.js';
+import { parseArguments, parseDataUrl, textOf, unsupported, usageOf } from '../shared/common.js';
+import { badResponse } from '../shared/errors.js';
 import type { ChatRequest, ChatResult, ContentPart, FinishReason, ToolCall, Usage } from '../types.js';
 
 type Block = Record<string, unknown>;
@@ -17,18 +17,6 @@ interface AnthropicMessage {
 
 /** Beta flag for native JSON-schema output. */
 export const structuredOutputsBeta = 'structured-outputs-2025-11-13';
-
-function unsupported(reason: string): never {
-  throw providerError('provider_rejected', { reason });
-}
-
-function parseArguments(text: string): unknown {
-  try {
-    return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-  } catch {
-    return unsupported('invalid_tool_arguments');
-  }
-}
 
 function userBlocks(content: string | readonly ContentPart[]): Block[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];

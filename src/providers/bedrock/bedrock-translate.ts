@@ -4,15 +4,11 @@
  * schema is written into the system prompt; images must travel as bytes (no URLs).
  */
 import { z } from 'zod';
-import { parseDataUrl, textOf, usageOf } from '../shared/common.js';
-import { badResponse, providerError } from '../shared/errors.js';
+import { parseArguments, parseDataUrl, textOf, unsupported, usageOf } from '../shared/common.js';
+import { badResponse } from '../shared/errors.js';
 import type { ChatRequest, ChatResult, ContentPart, FinishReason, ToolCall } from '../types.js';
 
 type Block = Record<string, unknown>;
-
-function unsupported(reason: string): never {
-  throw providerError('provider_rejected', { reason });
-}
 
 const imageFormats: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
@@ -38,14 +34,6 @@ function userBlocks(content: string | readonly ContentPart[]): Block[] {
         return unsupported('audio_not_supported');
     }
   });
-}
-
-function parseArguments(text: string): unknown {
-  try {
-    return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-  } catch {
-    return unsupported('invalid_tool_arguments');
-  }
 }
 
 /** The Converse request body (the model id travels in the path). */

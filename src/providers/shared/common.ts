@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../kernel/errors.js';
 import type { Outbound } from '../../policy/outbound.js';
+import { providerError } from './errors.js';
 import type { ChatDelta, FinishReason, TextPart, ToolCallDelta, Usage } from '../types.js';
 
 /** The endpoint's model table: caller-facing name → vendor model, deployment or profile. */
@@ -97,4 +98,18 @@ export function createDeltaFactory(model: string, id = newCompletionId(), create
 /** Narrowing helper for vendor JSON read as `unknown`. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Refuses a request the vendor's API cannot express, before anything is sent. */
+export function unsupported(reason: string): never {
+  throw providerError('provider_rejected', { reason });
+}
+
+/** Tool-call arguments as JSON; an empty string is `{}`, anything unparsable is refused. */
+export function parseArguments(text: string): unknown {
+  try {
+    return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
+  } catch {
+    return unsupported('invalid_tool_arguments');
+  }
 }

@@ -6,15 +6,11 @@
  * Gemini matches responses by function name).
  */
 import { z } from 'zod';
-import { mediaTypeFromUrl, newToolCallId, parseDataUrl, textOf, usageOf } from '../shared/common.js';
-import { badResponse, providerError } from '../shared/errors.js';
+import { mediaTypeFromUrl, newToolCallId, parseArguments, parseDataUrl, textOf, unsupported, usageOf } from '../shared/common.js';
+import { badResponse } from '../shared/errors.js';
 import type { ChatRequest, ChatResult, ContentPart, FinishReason, ToolCall, Usage } from '../types.js';
 
 type Part = Record<string, unknown>;
-
-function unsupported(reason: string): never {
-  throw providerError('provider_rejected', { reason });
-}
 
 function userParts(content: string | readonly ContentPart[]): Part[] {
   if (typeof content === 'string') return [{ text: content }];
@@ -35,14 +31,6 @@ function userParts(content: string | readonly ContentPart[]): Part[] {
       }
     }
   });
-}
-
-function parseArguments(text: string): unknown {
-  try {
-    return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-  } catch {
-    return unsupported('invalid_tool_arguments');
-  }
 }
 
 /** The generateContent request body. */
