@@ -14,6 +14,11 @@ const redactPaths = [
   'req.headers["x-phigate-patient"]',
   'req.headers["x-phigate-break-glass"]',
   'req.headers["x-phigate-user-token"]',
+  'messages',
+  'content',
+  'input',
+  'prompt',
+  'text',
   '*.messages',
   '*.content',
   '*.input',
@@ -25,7 +30,9 @@ const redactPaths = [
 /** Copies the allowed fields of an error: name, registry code, status and stack, never `cause` bodies. */
 function serializeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err };
-  const out: Record<string, unknown> = { type: err.name, stack: err.stack };
+  // A stack's first line repeats the message, which for foreign errors may quote data: keep the frames only.
+  const frames = err.stack?.split('\n').slice(1).join('\n');
+  const out: Record<string, unknown> = { type: err.name, stack: frames };
   const coded = err as Error & { code?: unknown; status?: unknown };
   if (typeof coded.code === 'string') out.code = coded.code;
   if (typeof coded.status === 'number') out.status = coded.status;
