@@ -26,8 +26,12 @@ const modelEntry = z.strictObject({
 
 const endpointCommon = {
   id: endpointId,
-  /** Vendor (legal entity) this endpoint belongs to; ties it to the BAA registry. */
+  /** Vendor (registry id of the legal entity) this endpoint belongs to; ties it to the BAA registry. */
   vendor: z.string().min(1).max(128).optional(),
+  /** The vendor's service this endpoint uses (a service id of that vendor); the BAA must list it. */
+  service: z.string().min(1).max(128).optional(),
+  /** Where the vendor processes the data (e.g. us-east-1); checked against the BAA's data residency. */
+  region: z.string().min(1).max(64).optional(),
   /** Runs inside the deployer's own infrastructure (vLLM, Ollama, a private deployment). */
   selfHosted: z.boolean().default(false),
   /** Whether raw PHI may go here: only when covered by a signed BAA or self-hosted. */
