@@ -10,7 +10,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { EndpointConfig, PhigateConfig } from '../../config/schema.js';
 import type { Deidentifier } from '../../deid/deidentify.js';
 import type { TokenVault } from '../../deid/token-vault.js';
-import type { PhiCategory } from '../../deid/types.js';
+import type { KnownPhi, PhiCategory } from '../../deid/types.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { OutboundForm } from '../../policy/outbound.js';
 import type { Provider } from '../../providers/provider.js';
@@ -19,6 +19,8 @@ import type { OpenedStore } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { EndpointDirectory } from '../../registry/endpoints.js';
+import type { LiveUseCase } from '../../registry/registry-view.js';
+import type { SensitiveCategory } from '../../registry/use-case-spec.js';
 import type { GatewayHeaders } from '../headers.js';
 
 /** Everything the pipeline needs from the composition root. */
@@ -67,12 +69,32 @@ export type PipelineResult =
   /** An answer phigate computed itself (model list, de-identification); nothing left the gateway. */
   | { readonly kind: 'local'; readonly value: object };
 
-interface ContextBase {
+/** A retrieved document chunk the answer may cite; ids only, never text. */
+export interface Citation {
+  readonly documentId: string;
+  readonly chunkId: string;
+  /** Non-PHI label for the reader (document type and date bucket), when known. */
+  readonly label?: string;
+}
+
+/**
+ * Fields shared by every operation. Steps added by later capabilities extend this interface by
+ * declaration merging (`declare module './context.js'`) in their own files, not here.
+ */
+export interface ContextBase {
   readonly deps: GatewayDeps;
   readonly meta: RequestMeta;
   readonly eventType: AnyAuditEventType;
   principal?: Principal;
   headers?: GatewayHeaders;
+  /** The live version of the use case the request named (authorize). */
+  useCase?: LiveUseCase;
+  /** Sensitive categories the payload carries: from the caller's header and from gathered FHIR labels. */
+  sensitivity?: readonly SensitiveCategory[];
+  /** Identifiers known to belong to this request's patient (from FHIR context); used by protect and the output filter. */
+  patientPhi?: KnownPhi;
+  /** Documents retrieved into the prompt, in rank order (gather context). */
+  citations?: readonly Citation[];
   /** Candidate endpoints in order: the primary, then fallbacks of equal PHI clearance. */
   targets?: readonly RouteTarget[];
   /** The endpoint that answered. */
