@@ -23,13 +23,22 @@ const referenceRoles: Record<string, RefRole> = {
   coder: { perms: ['model:use', 'phi:read', 'deid:use'], purposes: ['HPAYMT', 'CLMATTCH', 'COVAUTH', 'COVERAGE', 'ELIGVER', 'RECORDMGT'], rels: ['assigned', 'same_unit'] },
   scheduler: { perms: ['model:use', 'phi:read'], purposes: ['PATADMIN'], rels: ['assigned', 'same_unit'] },
   admin: {
-    perms: ['model:use', 'deid:use', 'admin:careteam.manage', 'admin:careteam.read', 'admin:access.profiles', 'admin:users.manage', 'admin:keys.manage'],
+    perms: [
+      'model:use', 'deid:use', 'admin:careteam.manage', 'admin:careteam.read', 'admin:access.profiles', 'admin:users.manage', 'admin:keys.manage',
+      'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.manage',
+    ],
     purposes: [],
     rels: [],
   },
-  security_officer: { perms: ['admin:audit.read', 'admin:keys.manage', 'admin:careteam.read'], purposes: [], rels: [] },
-  privacy_officer: { perms: ['admin:audit.read', 'admin:breakglass.review', 'admin:careteam.read'], purposes: [], rels: [] },
+  security_officer: { perms: ['admin:audit.read', 'admin:keys.manage', 'admin:careteam.read', 'admin:registry.read', 'admin:usecases.approve'], purposes: [], rels: [] },
+  privacy_officer: {
+    perms: ['admin:audit.read', 'admin:breakglass.review', 'admin:careteam.read', 'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.approve'],
+    purposes: [],
+    rels: [],
+  },
   ai_service: { perms: ['model:use', 'deid:use', 'phi:read.delegated'], purposes: [], rels: [] },
+  cmio: { perms: ['admin:registry.read', 'admin:usecases.approve'], purposes: [], rels: [] },
+  clinical_champion: { perms: ['admin:registry.read', 'admin:usecases.approve'], purposes: [], rels: [] },
 };
 
 function refGrants(perms: readonly string[], action: string): boolean {
@@ -129,8 +138,9 @@ describe('authorization matrix (default roles)', () => {
         }
       }
     }
-    // 47 role sets × 12 actions × 5 relationships × 33 purposes × 2 use cases × 2 × 2 break-glass.
-    expect(counts.cases).toBe(47 * allActions.length * 5 * 33 * 2 * 4);
+    // 68 role sets (none, unknown, 11 single, 55 pairs) × 16 actions × 5 relationships × 33 purposes × 2 use cases × 2 × 2 break-glass.
+    expect(roleSets.length).toBe(68);
+    expect(counts.cases).toBe(68 * 16 * 5 * 33 * 2 * 4);
     expect(failures).toEqual([]);
     expect({ wrongAllows: counts.wrong_allow, wrongDenies: counts.wrong_deny, wrongDetail: counts.wrong_detail }).toEqual({ wrongAllows: 0, wrongDenies: 0, wrongDetail: 0 });
     // The matrix is not vacuous: a real share of it allows.

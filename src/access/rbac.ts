@@ -39,6 +39,14 @@ export const adminActions = {
   usersManage: 'admin:users.manage',
   keysManage: 'admin:keys.manage',
   auditRead: 'admin:audit.read',
+  /** Read vendors, BAAs and use cases. */
+  registryRead: 'admin:registry.read',
+  /** Record, change or terminate a vendor's BAA. */
+  vendorsManage: 'admin:vendors.manage',
+  /** Draft, submit, take live, suspend, retire and roll back use cases. */
+  useCasesManage: 'admin:usecases.manage',
+  /** Sit on the governance committee: approve or reject submitted use-case versions. */
+  useCasesApprove: 'admin:usecases.approve',
 } as const;
 
 export type RequestAction = (typeof requestActions)[keyof typeof requestActions];
@@ -54,6 +62,7 @@ export type Relationship = (typeof relationships)[number];
 /** The default role names (issue 4 item 3). */
 export const defaultRoleNames = [
   'physician', 'nurse', 'care_coordinator', 'coder', 'scheduler', 'admin', 'security_officer', 'privacy_officer', 'ai_service',
+  'cmio', 'clinical_champion',
 ] as const;
 export type DefaultRoleName = (typeof defaultRoleNames)[number];
 
@@ -104,22 +113,35 @@ export const defaultAccessPolicy: Readonly<Record<DefaultRoleName, RoleDefinitio
     permissions: [
       'model:use', 'deid:use',
       'admin:careteam.manage', 'admin:careteam.read', 'admin:access.profiles', 'admin:users.manage', 'admin:keys.manage',
+      'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.manage',
     ],
     purposes: [],
     relationships: [],
   },
   security_officer: {
-    permissions: ['admin:audit.read', 'admin:keys.manage', 'admin:careteam.read'],
+    permissions: ['admin:audit.read', 'admin:keys.manage', 'admin:careteam.read', 'admin:registry.read', 'admin:usecases.approve'],
     purposes: [],
     relationships: [],
   },
   privacy_officer: {
-    permissions: ['admin:audit.read', 'admin:breakglass.review', 'admin:careteam.read'],
+    permissions: ['admin:audit.read', 'admin:breakglass.review', 'admin:careteam.read', 'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.approve'],
     purposes: [],
     relationships: [],
   },
   ai_service: {
     permissions: ['model:use', 'deid:use', 'phi:read.delegated'],
+    purposes: [],
+    relationships: [],
+  },
+  /** Chief medical information officer (or CMO): chairs the AI governance committee. */
+  cmio: {
+    permissions: ['admin:registry.read', 'admin:usecases.approve'],
+    purposes: [],
+    relationships: [],
+  },
+  /** The clinician who sponsors a clinical use case on the committee. */
+  clinical_champion: {
+    permissions: ['admin:registry.read', 'admin:usecases.approve'],
     purposes: [],
     relationships: [],
   },
