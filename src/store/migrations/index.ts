@@ -11,6 +11,7 @@ import { migration0003Access } from './0003-access.js';
 import { migration0004Auth } from './0004-auth.js';
 import { migration0005AuditIntegrity } from './0005-audit-integrity.js';
 import { migration0007AuditOps } from './0007-audit-ops.js';
+import { migration0008Vendors } from './0008-vendors.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-init': migration0001Init,
@@ -19,4 +20,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-auth': migration0004Auth,
   '0005-audit-integrity': migration0005AuditIntegrity,
   '0007-audit-ops': migration0007AuditOps,
+  '0008-vendors': migration0008Vendors,
 };
