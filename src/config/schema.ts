@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { accessConfigSchema } from '../access/config-schema.js';
+import { fhirConfigSchema } from '../fhir/config-schema.js';
 
 /** A reference to a secret: `env:NAME` or `file:/absolute/or/relative/path`. */
 export const secretRef = z
@@ -283,6 +284,8 @@ export const configSchema = z
       .prefault({}),
     /** Patient-level access: role overrides, break-glass limits and alert channels (access/config-schema.ts). */
     access: accessConfigSchema,
+    /** The EHR's FHIR R4 server for minimum-necessary patient context (fhir/config-schema.ts); absent = no FHIR context. */
+    fhir: fhirConfigSchema.optional(),
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
