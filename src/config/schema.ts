@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { accessConfigSchema } from '../access/config-schema.js';
 import { fhirConfigSchema } from '../fhir/config-schema.js';
+import { governanceConfigSchema } from '../registry/governance-config.js';
 
 /** A reference to a secret: `env:NAME` or `file:/absolute/or/relative/path`. */
 export const secretRef = z
@@ -286,6 +287,8 @@ export const configSchema = z
     access: accessConfigSchema,
     /** The EHR's FHIR R4 server for minimum-necessary patient context (fhir/config-schema.ts); absent = no FHIR context. */
     fhir: fhirConfigSchema.optional(),
+    /** The AI governance committee that approves use-case versions before they go live (registry/governance-config.ts). */
+    governance: governanceConfigSchema,
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
