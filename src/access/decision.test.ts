@@ -17,7 +17,7 @@ interface RefRole {
 
 /** Spelled out from the role table in the README, independently of rbac.ts. */
 const referenceRoles: Record<string, RefRole> = {
-  physician: { perms: ['model:use', 'phi:read', 'deid:use', 'breakglass:invoke'], purposes: ['TREAT', 'ETREAT', 'CAREMGT', 'PATSFTY', 'BTG'], rels: ['assigned', 'same_unit'] },
+  physician: { perms: ['model:use', 'phi:read', 'deid:use', 'breakglass:invoke', 'review:decide'], purposes: ['TREAT', 'ETREAT', 'CAREMGT', 'PATSFTY', 'BTG'], rels: ['assigned', 'same_unit'] },
   nurse: { perms: ['model:use', 'phi:read', 'deid:use', 'breakglass:invoke'], purposes: ['TREAT', 'ETREAT', 'CAREMGT', 'PATSFTY', 'BTG'], rels: ['assigned', 'same_unit'] },
   care_coordinator: { perms: ['model:use', 'phi:read', 'deid:use'], purposes: ['CAREMGT', 'PATADMIN', 'COVAUTH'], rels: ['assigned'] },
   coder: { perms: ['model:use', 'phi:read', 'deid:use'], purposes: ['HPAYMT', 'CLMATTCH', 'COVAUTH', 'COVERAGE', 'ELIGVER', 'RECORDMGT'], rels: ['assigned', 'same_unit'] },
@@ -138,9 +138,9 @@ describe('authorization matrix (default roles)', () => {
         }
       }
     }
-    // 68 role sets (none, unknown, 11 single, 55 pairs) × 16 actions × 5 relationships × 33 purposes × 2 use cases × 2 × 2 break-glass.
+    // 68 role sets (none, unknown, 11 single, 55 pairs) × 17 actions × 5 relationships × 33 purposes × 2 use cases × 2 × 2 break-glass.
     expect(roleSets.length).toBe(68);
-    expect(counts.cases).toBe(68 * 16 * 5 * 33 * 2 * 4);
+    expect(counts.cases).toBe(68 * 17 * 5 * 33 * 2 * 4);
     expect(failures).toEqual([]);
     expect({ wrongAllows: counts.wrong_allow, wrongDenies: counts.wrong_deny, wrongDetail: counts.wrong_detail }).toEqual({ wrongAllows: 0, wrongDenies: 0, wrongDetail: 0 });
     // The matrix is not vacuous: a real share of it allows.

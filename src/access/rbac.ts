@@ -28,6 +28,11 @@ export const requestActions = {
   deidUse: 'deid:use',
   /** Open a break-glass session (the user must also be flagged eligible). */
   breakGlassInvoke: 'breakglass:invoke',
+  /**
+   * Review held treatment-affecting answers: claim, approve, edit, reject. The reviewer must also
+   * have a care-team or unit relationship with the answer's patient (review/queue.ts).
+   */
+  reviewDecide: 'review:decide',
 } as const;
 
 /** Admin actions; never granted by a wildcard. */
@@ -85,7 +90,7 @@ const clinicalPurposes: readonly PurposeOfUse[] = ['TREAT', 'ETREAT', 'CAREMGT',
 /** The shipped role map. Deployers override or add roles through `access.roles` in the configuration. */
 export const defaultAccessPolicy: Readonly<Record<DefaultRoleName, RoleDefinition>> = {
   physician: {
-    permissions: ['model:use', 'phi:read', 'deid:use', 'breakglass:invoke'],
+    permissions: ['model:use', 'phi:read', 'deid:use', 'breakglass:invoke', 'review:decide'],
     purposes: clinicalPurposes,
     relationships: ['assigned', 'same_unit'],
   },
