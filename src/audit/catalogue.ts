@@ -10,6 +10,7 @@
  */
 import { accessAuditEventTypes } from '../access/audit.js';
 import { adminEventTypes } from '../auth/admin.js';
+import { registryEventTypes, useCaseEventTypes } from '../registry/use-cases.js';
 import { auditEventTypes } from './record.js';
 
 /** How the event exports to FHIR (see fhir-audit-event.ts). */
@@ -50,6 +51,20 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   'careteam.query': { description: 'An administrator queried care-team assignments', pattern: 'query' },
   'breakglass.list': { description: 'An administrator listed break-glass sessions for review', pattern: 'query' },
   'incident.list': { description: 'An administrator listed access incidents', pattern: 'query' },
+  [useCaseEventTypes.list]: { description: 'The use-case registry was listed (states, risk; no specs)', pattern: 'query' },
+  [useCaseEventTypes.read]: { description: 'One use case with its versions, approvals and risk, or its lifecycle history, was read', pattern: 'read' },
+  [useCaseEventTypes.create]: { description: 'A use case was created as a draft (version 1)', pattern: 'create' },
+  [useCaseEventTypes.propose]: { description: 'A new draft version of a use case was proposed (changed field names recorded)', pattern: 'create' },
+  [useCaseEventTypes.submit]: { description: 'A use-case version was submitted to the governance committee', pattern: 'update' },
+  [useCaseEventTypes.approve]: { description: 'A committee member approved a use-case version in a seat (seat, role, committee status)', pattern: 'update' },
+  [useCaseEventTypes.reject]: { description: 'A committee member rejected a use-case version; the version is rejected', pattern: 'update' },
+  [useCaseEventTypes.goLive]: { description: 'An approved use-case version went live (the previous live version superseded)', pattern: 'update' },
+  [useCaseEventTypes.suspend]: { description: 'A live use case was suspended; requests naming it are refused', pattern: 'update' },
+  [useCaseEventTypes.resume]: { description: 'A suspended use case serves its live version again', pattern: 'update' },
+  [useCaseEventTypes.retire]: { description: 'A use case was retired for good', pattern: 'delete' },
+  [useCaseEventTypes.rollback]: { description: 'A use case went back to its last approved version', pattern: 'update' },
+  [registryEventTypes.export]: { description: 'The registry (vendors, BAAs, use cases, versions, approvals) was exported as YAML', pattern: 'query' },
+  [registryEventTypes.import]: { description: 'A registry YAML file was compared (dry run) or imported; counts, ids and widening rules recorded', pattern: 'update' },
   [adminEventTypes.userCreate]: { description: 'User or service account created', pattern: 'create' },
   [adminEventTypes.userDisable]: { description: 'User disabled; their keys and sessions stop working', pattern: 'update' },
   [adminEventTypes.userSetRoles]: { description: 'Roles changed (before and after recorded)', pattern: 'update' },
@@ -100,6 +115,21 @@ export const routeCatalogue: Readonly<Record<string, RouteAudit>> = {
   'POST /v1/deid': { events: [auditEventTypes.deidText] },
   'POST /v1/reid': { events: [auditEventTypes.reidText] },
   'POST /v1/audit/downstream': { events: [auditToolEventTypes.reportDownstream, auditToolEventTypes.downstream] },
+  'GET /admin/api/use-cases': { events: [useCaseEventTypes.list] },
+  'POST /admin/api/use-cases': { events: [useCaseEventTypes.create] },
+  'GET /admin/api/use-cases/:id': { events: [useCaseEventTypes.read] },
+  'GET /admin/api/use-cases/:id/history': { events: [useCaseEventTypes.read] },
+  'POST /admin/api/use-cases/:id/versions': { events: [useCaseEventTypes.propose] },
+  'POST /admin/api/use-cases/:id/submit': { events: [useCaseEventTypes.submit] },
+  'POST /admin/api/use-cases/:id/approve': { events: [useCaseEventTypes.approve] },
+  'POST /admin/api/use-cases/:id/reject': { events: [useCaseEventTypes.reject] },
+  'POST /admin/api/use-cases/:id/go-live': { events: [useCaseEventTypes.goLive] },
+  'POST /admin/api/use-cases/:id/suspend': { events: [useCaseEventTypes.suspend] },
+  'POST /admin/api/use-cases/:id/resume': { events: [useCaseEventTypes.resume] },
+  'POST /admin/api/use-cases/:id/retire': { events: [useCaseEventTypes.retire] },
+  'POST /admin/api/use-cases/:id/rollback': { events: [useCaseEventTypes.rollback] },
+  'GET /admin/api/registry/export': { events: [registryEventTypes.export] },
+  'POST /admin/api/registry/import': { events: [registryEventTypes.import] },
   'POST /console/api/login': { events: ['auth.login'] },
   'POST /console/api/logout': { events: ['auth.logout'] },
   'GET /console/api/session': { events: ['auth.session'] },
