@@ -10,6 +10,7 @@
  */
 import { accessAuditEventTypes } from '../access/audit.js';
 import { adminEventTypes } from '../auth/admin.js';
+import { screeningAuditEventTypes } from '../screening/audit.js';
 import { contextAuditEventTypes } from '../fhir/context-audit.js';
 import { registryEventTypes, useCaseEventTypes } from '../registry/use-cases.js';
 import { auditEventTypes } from './record.js';
@@ -94,6 +95,7 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [auditToolEventTypes.legalHoldCreate]: { description: 'A legal hold was placed; purges it covers are suspended', pattern: 'create' },
   [auditToolEventTypes.legalHoldRelease]: { description: 'A legal hold was released', pattern: 'delete' },
   [auditToolEventTypes.anomalyReport]: { description: 'An anomaly scan ran and stored its report', pattern: 'create' },
+  [screeningAuditEventTypes.injection]: { description: 'Prompt-injection screening found a likely injection: blocked, dropped or flagged, with channel, scores and rule ids (never text)', pattern: 'alert' },
   [contextAuditEventTypes.gather]: { description: 'Patient context gathered for a use case: FHIR resource types and counts, withheld labelled resources, document and chunk ids, sensitive categories (never content); or the source that failed', pattern: 'query' },
 };
 

@@ -3,7 +3,7 @@
  * The request road, in order (DESIGN §1). This list is the one place the order is stated, so
  * it can be checked against the threat model:
  *
- *   authenticate → parse → authorize → gather context → protect → egress → provider
+ *   authenticate → parse → authorize → gather context → screen → protect → egress → provider
  *   → filter output → re-identify → audit
  *
  * Ordering rules worth keeping in view: the disclosure record is made durable inside the
@@ -23,11 +23,12 @@ import { filterOutput } from './filter-output.js';
 import { gatherContext } from './gather-context.js';
 import { protect } from './protect.js';
 import { reidentify } from './reidentify.js';
+import { screen } from './screen.js';
 import { chargeUsage } from '../../limits/charge-usage.js';
 
 /** The steps for a surface; `parse` turns the surface's body into the canonical request. */
 export function buildPipeline(parse: PipelineStep): readonly PipelineStep[] {
-  return [authenticate, parse, authorize, gatherContext, protect, egress, callProvider, filterOutput, reidentify, chargeUsage];
+  return [authenticate, parse, authorize, gatherContext, screen, protect, egress, callProvider, filterOutput, reidentify, chargeUsage];
 }
 
 /**
