@@ -86,6 +86,8 @@ export interface FhirTestServerOptions {
   readonly bundles?: readonly Bundle[];
   readonly clients?: readonly FhirTestClient[];
   readonly tokenLifetimeSec?: number;
+  /** The server's clock (epoch ms), for assertion and token expiry; default the real time. */
+  readonly now?: () => number;
 }
 
 let definitionsIndexed = false;
@@ -154,6 +156,7 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
   const tokenRequests: TokenRequestLog[] = [];
   const loaded: Record<string, number> = {};
   const tokenLifetimeSec = options.tokenLifetimeSec ?? 300;
+  const now = options.now ?? Date.now;
   let fault: FhirFault = { kind: 'none' };
 
   async function load(bundle: Bundle): Promise<void> {
@@ -202,11 +205,12 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
         audience: tokenUrl,
         requiredClaims: ['exp', 'jti'],
         clockTolerance: 5,
+        currentDate: new Date(now()),
       }));
     } catch {
       return refuse(401, 'invalid_client');
     }
-    const nowSec = Math.floor(Date.now() / 1000);
+    const nowSec = Math.floor(now() / 1000);
     if ((claims.exp ?? 0) - nowSec > 300 + 5) return refuse(401, 'invalid_client');
     const jti = String(claims.jti);
     for (const [id, exp] of seenJti) if (exp < nowSec - 10) seenJti.delete(id);
@@ -217,7 +221,7 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
     const granted = requested.filter(allowed);
     if (granted.length === 0) return refuse(400, 'invalid_scope');
     const token = randomBytes(24).toString('base64url');
-    tokens.set(token, { clientId: client.clientId, scopes: granted, expiresAt: Date.now() + tokenLifetimeSec * 1000 });
+    tokens.set(token, { clientId: client.clientId, scopes: granted, expiresAt: now() + tokenLifetimeSec * 1000 });
     tokenRequests.push({ status: 200, requestedScopes: requested, grantedScopes: granted });
     sendJson(res, 200, { access_token: token, token_type: 'bearer', expires_in: tokenLifetimeSec, scope: granted.join(' ') }, 'application/json');
   }
@@ -250,7 +254,7 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
       log(status);
       sendJson(res, status, body);
     };
-    if (!token || token.expiresAt < Date.now()) {
+    if (!token || token.expiresAt < now()) {
       const o = outcome(401, 'login', 'Unauthorized');
       return reply(o.status, o.body);
     }
