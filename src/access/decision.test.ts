@@ -25,7 +25,7 @@ const referenceRoles: Record<string, RefRole> = {
   admin: {
     perms: [
       'model:use', 'deid:use', 'admin:careteam.manage', 'admin:careteam.read', 'admin:access.profiles', 'admin:users.manage', 'admin:keys.manage',
-      'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.manage',
+      'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.manage', 'admin:documents.manage',
     ],
     purposes: [],
     rels: [],
@@ -138,9 +138,9 @@ describe('authorization matrix (default roles)', () => {
         }
       }
     }
-    // 68 role sets (none, unknown, 11 single, 55 pairs) × 17 actions × 5 relationships × 33 purposes × 2 use cases × 2 × 2 break-glass.
+    // 68 role sets (none, unknown, 11 single, 55 pairs) × 18 actions × 5 relationships × 33 purposes × 2 use cases × 2 × 2 break-glass.
     expect(roleSets.length).toBe(68);
-    expect(counts.cases).toBe(68 * 17 * 5 * 33 * 2 * 4);
+    expect(counts.cases).toBe(68 * 18 * 5 * 33 * 2 * 4);
     expect(failures).toEqual([]);
     expect({ wrongAllows: counts.wrong_allow, wrongDenies: counts.wrong_deny, wrongDetail: counts.wrong_detail }).toEqual({ wrongAllows: 0, wrongDenies: 0, wrongDetail: 0 });
     // The matrix is not vacuous: a real share of it allows.

@@ -52,6 +52,8 @@ export const adminActions = {
   useCasesManage: 'admin:usecases.manage',
   /** Sit on the governance committee: approve or reject submitted use-case versions. */
   useCasesApprove: 'admin:usecases.approve',
+  /** Ingest, list and delete clinical documents for retrieval (metadata only; no note text is shown). */
+  documentsManage: 'admin:documents.manage',
 } as const;
 
 export type RequestAction = (typeof requestActions)[keyof typeof requestActions];
@@ -118,7 +120,7 @@ export const defaultAccessPolicy: Readonly<Record<DefaultRoleName, RoleDefinitio
     permissions: [
       'model:use', 'deid:use',
       'admin:careteam.manage', 'admin:careteam.read', 'admin:access.profiles', 'admin:users.manage', 'admin:keys.manage',
-      'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.manage',
+      'admin:registry.read', 'admin:vendors.manage', 'admin:usecases.manage', 'admin:documents.manage',
     ],
     purposes: [],
     relationships: [],
