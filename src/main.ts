@@ -34,6 +34,9 @@ import { createEncryptedTokenVault } from './deid/token-vault.js';
 import { deidPolicies } from './deid/transforms/apply.js';
 import type { PhiCategory } from './deid/types.js';
 import { createEndpointDirectory } from './registry/endpoints.js';
+import { runBaaExpiryCheck, scheduleBaaExpiryChecks } from './registry/baa-expiry.js';
+import { vendorServiceFor } from './registry/vendors.js';
+import { createVendorRepo } from './store/repos/vendor-repo.js';
 import { createTokenVaultRepo } from './store/repos/token-vault-repo.js';
 import { parseStoreUrl } from './store/db.js';
 import { openStore, type OpenedStore } from './store/store.js';
@@ -188,6 +191,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   });
   const instanceId = `${hostname()}:${process.pid}`;
   const auth = await createAuthServices({ config, store, audit, clock: systemClock, logger, instanceId });
+  // Missing catalogue entries are inserted unsigned; a failure leaves them missing (nothing covered), so start anyway.
+  await vendorServiceFor({ config, store, audit, clock: systemClock, instanceId })
+    .ensureCatalogue({ requestId: `start-${uuidv7()}` })
+    .catch((err: unknown) => logger.error({ err }, 'vendor catalogue could not be seeded'));
+  const baaExpiry = scheduleBaaExpiryChecks(
+    () => runBaaExpiryCheck({ repo: createVendorRepo(store.db), audit, clock: systemClock, instanceId, logger }),
+    (err) => logger.error({ err }, 'BAA expiry check failed'),
+  );
   const scanIntervalMs = config.audit.anomalyScanIntervalDays * 86_400_000;
   const anomalyScans = scheduleAnomalyScans(
     scanIntervalMs,
@@ -224,6 +235,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
 
   /** Closes everything behind the HTTP server, in dependency order. */
   async function release(): Promise<void> {
+    await baaExpiry.stop();
     await audit.drain();
     await workerSink?.close();
     await checkpoints.close();

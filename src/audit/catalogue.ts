@@ -10,6 +10,7 @@
  */
 import { accessAuditEventTypes } from '../access/audit.js';
 import { adminEventTypes } from '../auth/admin.js';
+import { vendorEventTypes } from '../registry/vendors.js';
 import { screeningAuditEventTypes } from '../screening/audit.js';
 import { contextAuditEventTypes } from '../fhir/context-audit.js';
 import { registryEventTypes, useCaseEventTypes } from '../registry/use-cases.js';
@@ -95,6 +96,17 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [auditToolEventTypes.legalHoldCreate]: { description: 'A legal hold was placed; purges it covers are suspended', pattern: 'create' },
   [auditToolEventTypes.legalHoldRelease]: { description: 'A legal hold was released', pattern: 'delete' },
   [auditToolEventTypes.anomalyReport]: { description: 'An anomaly scan ran and stored its report', pattern: 'create' },
+  [vendorEventTypes.list]: { description: 'The vendor registry was listed', pattern: 'query' },
+  [vendorEventTypes.read]: { description: 'One vendor, its BAA and its coverage were read', pattern: 'read' },
+  [vendorEventTypes.expiringList]: { description: 'BAAs ending within a window were listed', pattern: 'query' },
+  [vendorEventTypes.create]: { description: 'A custom vendor was added to the registry (BAA not signed)', pattern: 'create' },
+  [vendorEventTypes.seed]: { description: 'Missing entries of the shipped vendor catalogue were inserted (BAA not signed)', pattern: 'create' },
+  [vendorEventTypes.baaSign]: { description: 'A signed BAA was recorded for a vendor (dates, covered services, document hash)', pattern: 'update' },
+  [vendorEventTypes.baaAmend]: { description: 'A signed BAA was amended (changed field names recorded)', pattern: 'update' },
+  [vendorEventTypes.baaTerminate]: { description: 'A BAA was terminated, with a reason code; PHI to the vendor stops', pattern: 'update' },
+  [vendorEventTypes.subprocessors]: { description: "A vendor's subprocessors and their BAA status were recorded", pattern: 'update' },
+  [vendorEventTypes.baaExpiring]: { description: 'A BAA ends within a warning threshold (30 or 7 days); sent once per threshold', pattern: 'alert' },
+  [vendorEventTypes.baaExpired]: { description: 'A BAA passed its expiry day and was recorded as expired', pattern: 'update' },
   [screeningAuditEventTypes.injection]: { description: 'Prompt-injection screening found a likely injection: blocked, dropped or flagged, with channel, scores and rule ids (never text)', pattern: 'alert' },
   [contextAuditEventTypes.gather]: { description: 'Patient context gathered for a use case: FHIR resource types and counts, withheld labelled resources, document and chunk ids, sensitive categories (never content); or the source that failed', pattern: 'query' },
 };
@@ -167,6 +179,13 @@ export const routeCatalogue: Readonly<Record<string, RouteAudit>> = {
   'GET /admin/api/access/break-glass': { events: ['breakglass.list'] },
   'POST /admin/api/access/break-glass/:id/review': { events: [accessAuditEventTypes.breakGlassReview] },
   'GET /admin/api/access/incidents': { events: ['incident.list'] },
+  'GET /admin/api/vendors': { events: [vendorEventTypes.list] },
+  'GET /admin/api/vendors/expiring': { events: [vendorEventTypes.expiringList] },
+  'GET /admin/api/vendors/:id': { events: [vendorEventTypes.read] },
+  'POST /admin/api/vendors': { events: [vendorEventTypes.create] },
+  'POST /admin/api/vendors/:id/baa': { events: [vendorEventTypes.baaSign, vendorEventTypes.baaAmend] },
+  'POST /admin/api/vendors/:id/baa/terminate': { events: [vendorEventTypes.baaTerminate] },
+  'PUT /admin/api/vendors/:id/subprocessors': { events: [vendorEventTypes.subprocessors] },
 };
 
 /** Routes registered on `routes` (Hono's `app.routes`) that have no catalogue entry; middleware is skipped. */

@@ -12,6 +12,7 @@ import { registerInitCommand } from './commands/init.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerKmsCommand } from './commands/kms.js';
 import { registerUsersCommand } from './commands/users.js';
+import { registerVendorsCommand } from './commands/vendors.js';
 import { registerServeCommands } from './commands/serve.js';
 
 export function createProgram(): Command {
@@ -42,6 +43,7 @@ Examples:
   registerKmsCommand(program);
   registerCareTeamCommand(program);
   registerBreakGlassCommand(program);
+  registerVendorsCommand(program);
   return program;
 }
 
