@@ -3,7 +3,7 @@
  * The audit event of injection screening (`screening.injection`), written when any piece of a
  * request scored at or above its channel's threshold: what was done (blocked, dropped, flagged),
  * on which channels, the highest score per channel, the rule ids that matched and how many pieces
- * were screened. Never text: no prompt, no chunk, no matched phrase.
+ * were screened (scores in thousandths). Never text: no prompt, no chunk, no matched phrase.
  */
 import type { AuditEvent } from '../audit/record.js';
 import { uuidv7 } from '../kernel/ids.js';
@@ -42,13 +42,14 @@ export interface ScreeningAuditInput {
   readonly findings: readonly ScreeningFinding[];
 }
 
-const round = (score: number): number => Math.round(score * 1000) / 1000;
+// The audit chain's canonical JSON holds integers only, so scores are recorded in thousandths.
+const permille = (score: number): number => Math.round(score * 1000);
 
 /** The event: `refused`/`denied` (400) when a finding blocked the request, `completed`/`success` otherwise. */
 export function screeningAuditEvent(input: ScreeningAuditInput): AuditEvent {
   const blocked = input.findings.some((f) => f.outcome === 'blocked');
   const count = (outcome: ScreeningOutcome): number => input.findings.filter((f) => f.outcome === outcome).length;
-  const maxScore = (channel: ScreeningChannel): number => round(Math.max(0, ...input.findings.filter((f) => f.channel === channel).map((f) => f.score)));
+  const maxScore = (channel: ScreeningChannel): number => permille(Math.max(0, ...input.findings.filter((f) => f.channel === channel).map((f) => f.score)));
   const detail: Record<string, string | number | boolean> = {
     blocked: count('blocked'),
     dropped: count('dropped'),
@@ -58,8 +59,8 @@ export function screeningAuditEvent(input: ScreeningAuditInput): AuditEvent {
     channels: [...new Set(input.findings.map((f) => f.channel))].sort().join(','),
     sources: [...new Set(input.findings.map((f) => f.source))].sort().join(','),
     ruleIds: [...new Set(input.findings.flatMap((f) => f.ruleIds))].sort().join(','),
-    maxScoreDirect: maxScore('direct'),
-    maxScoreIndirect: maxScore('indirect'),
+    maxScoreDirectPermille: maxScore('direct'),
+    maxScoreIndirectPermille: maxScore('indirect'),
   };
   return {
     id: uuidv7(input.now),
