@@ -3,7 +3,7 @@
  * Field-by-field differences between two registry records (vendors, use-case specs), as paths a
  * reviewer can read: `baa.coveredServices`, `data.fhir[Observation].elements`,
  * `services[acme-chat].eligibility`. Lists of records are matched by their key field (`id`,
- * `resourceType`, `name`, `number`, `seat`), so reordering a list is no change; lists of plain
+ * `resourceType`, `number`, `userId`, `seat`, `name`), so reordering a list is no change; lists of plain
  * values are compared as sets when their order carries no meaning.
  */
 import { canonicalJson } from '../kernel/canonical-json.js';
@@ -17,7 +17,7 @@ export interface FieldChange {
   readonly after?: unknown;
 }
 
-const keyFields = ['id', 'resourceType', 'number', 'seat', 'name'] as const;
+const keyFields = ['id', 'resourceType', 'number', 'userId', 'seat', 'name'] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

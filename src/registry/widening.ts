@@ -17,7 +17,7 @@
  * elements, a higher FHIR limit or changed FHIR search, documents retrieval turned on or given
  * more chunks, automatic context turned on; free text turned on; human review, leak blocking or
  * the clinical label turned off; the classification changed; inference content kept longer; a
- * lower effective risk. A use case going live or resuming widens from nothing.
+ * lower effective risk by a changed risk override. A use case going live or resuming widens from nothing.
  */
 import { dayStart } from './baa.js';
 import { effectiveRisk, riskLevels, type DeploymentPattern, type UseCaseSpec } from './use-case-spec.js';
@@ -138,6 +138,8 @@ export function useCaseSpecWidening(id: string, before: UseCaseSpec, after: UseC
   if (before.output.blockOnLeak && !after.output.blockOnLeak) push('output.blockOnLeak', 'leak_blocking_disabled');
   if (before.output.clinicalLabel && !after.output.clinicalLabel) push('output.clinicalLabel', 'clinical_label_disabled');
   if (after.inferenceLogRetentionDays > before.inferenceLogRetentionDays) push('inferenceLogRetentionDays', 'content_retention_raised');
-  if (riskLevels.indexOf(effectiveRisk(after)) < riskLevels.indexOf(effectiveRisk(before))) push('riskOverride', 'risk_lowered');
+  // A lower risk from narrower data is no widening; a lower risk by a new override is.
+  const overrideChanged = before.riskOverride?.level !== after.riskOverride?.level || before.riskOverride?.justification !== after.riskOverride?.justification;
+  if (overrideChanged && riskLevels.indexOf(effectiveRisk(after)) < riskLevels.indexOf(effectiveRisk(before))) push('riskOverride', 'risk_lowered');
   return out;
 }
