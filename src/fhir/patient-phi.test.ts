@@ -17,6 +17,7 @@ const patient = {
     { type: { coding: [{ code: 'DL' }] }, value: 'S99912345' },
     { type: { coding: [{ code: 'MB' }] }, value: 'PLAN-77' },
     { value: 42 },
+    { type: { coding: [{ code: 'MR' }] }, value: 'aa11-bb22' },
   ],
   name: [{ use: 'official', family: 'Quigley', given: ['Marta', 'Ann'], prefix: ['Mrs.'] }, { text: 'Marty Q' }],
   telecom: [
@@ -36,7 +37,7 @@ describe('knownPhiOfPatient', () => {
     expect(phi.names).toEqual(['Marta Ann Quigley', 'Marty Q', 'Tom Quigley', 'Opal Quist']);
     expect(phi.dates).toEqual(['1961-04-09', '2020-01-02T10:00:00Z']);
     expect(phi.identifiers).toEqual([
-      { value: 'aa11-bb22', type: 'ID' },
+      { value: 'aa11-bb22', type: 'MRN' },
       { value: 'MRN-0042', type: 'MRN' },
       { value: '999-12-3456', type: 'SSN' },
       { value: 'S99912345', type: 'LICENSE' },

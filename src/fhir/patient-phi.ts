@@ -31,6 +31,9 @@ function strings(value: unknown): string[] {
 
 const ssnSystem = 'http://hl7.org/fhir/sid/us-ssn';
 
+/** Identifier categories, most specific first. */
+const specificity: readonly PhiCategory[] = ['SSN', 'MRN', 'LICENSE', 'HEALTH_PLAN', 'ACCOUNT', 'ID'];
+
 /** The PHI category of an identifier, from its system and HL7 v2-0203 type code. */
 export function identifierCategory(identifier: Record<string, unknown>): PhiCategory {
   if (identifier.system === ssnSystem) return 'SSN';
@@ -95,7 +98,11 @@ export function knownPhiOfPatient(patient: FhirResource): KnownPhi {
   }
   for (const identifier of objects(patient.identifier)) {
     const v = text(identifier.value);
-    if (v && !identifiers.has(v)) identifiers.set(v, identifierCategory(identifier));
+    if (!v) continue;
+    // One value listed under several types (an MRN that is also the system id) keeps the most specific.
+    const category = identifierCategory(identifier);
+    const held = identifiers.get(v);
+    if (held === undefined || specificity.indexOf(category) < specificity.indexOf(held)) identifiers.set(v, category);
   }
   addressesOf(patient.address, addresses);
   telecomOf(patient.telecom, phones, emails);
