@@ -34,6 +34,7 @@ import { createEncryptedTokenVault } from './deid/token-vault.js';
 import { deidPolicies } from './deid/transforms/apply.js';
 import type { PhiCategory } from './deid/types.js';
 import { createEndpointDirectory } from './registry/endpoints.js';
+import { createRegistryView } from './registry/registry-store.js';
 import { runBaaExpiryCheck, scheduleBaaExpiryChecks } from './registry/baa-expiry.js';
 import { vendorServiceFor } from './registry/vendors.js';
 import { createVendorRepo } from './store/repos/vendor-repo.js';
@@ -153,7 +154,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const tls = config.server.tls.enabled
     ? loadTlsMaterial(inHome(options.home, config.server.tls.certFile), inHome(options.home, config.server.tls.keyFile))
     : undefined;
-  const providers = createProviders(config.endpoints, { baseDir: options.home, env });
+  const providers = createProviders(config.endpoints, { baseDir: options.home, env, proxyUrl: config.egress.proxyUrl });
   const kms = await createKms(config.kms, { baseDir: options.home, env });
   const store = await openStore({
     url: config.store.url,
@@ -222,6 +223,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     authServices: auth,
     audit,
     endpoints: createEndpointDirectory(config.endpoints, providers),
+    registry: createRegistryView(store.db),
     keyedHash: (value, purpose) => store.fieldCrypto.blindIndex(value, purpose),
     instanceId,
     deid: { deidentifier, vault },

@@ -11,7 +11,7 @@ describe('benchConfig', () => {
     expect(config.logging).toEqual({ level: 'warn', accessLog: false });
     expect(config.store.url).toBe('sqlite:phigate.db');
     expect(config.endpoints).toHaveLength(1);
-    expect(config.endpoints[0]).toMatchObject({ id: 'mock', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:40124/v1', phiAllowed: true, models: [{ name: BENCH_MODEL }] });
+    expect(config.endpoints[0]).toMatchObject({ id: 'mock', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:40124/v1', selfHosted: true, models: [{ name: BENCH_MODEL }] });
   });
 
   it('starts from nothing when init wrote an empty file', () => {

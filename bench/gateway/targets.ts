@@ -166,7 +166,7 @@ export function benchConfig(original: unknown, port: number, mockPort: number): 
     server: { ...server, host: '127.0.0.1', port, tls: { ...asRecord(server['tls']), enabled: false } },
     logging: { ...logging, accessLog: false, level: 'warn' },
     endpoints: [
-      { id: 'mock', kind: 'openai-compatible', baseUrl: `http://127.0.0.1:${mockPort}/v1`, selfHosted: true, phiAllowed: true, models: [{ name: BENCH_MODEL }] },
+      { id: 'mock', kind: 'openai-compatible', baseUrl: `http://127.0.0.1:${mockPort}/v1`, selfHosted: true, models: [{ name: BENCH_MODEL }] },
     ],
   };
 }

@@ -20,6 +20,7 @@ import { systemClock } from '../kernel/clock.js';
 import { uuidv7 } from '../kernel/ids.js';
 import { createProviders } from '../providers/registry.js';
 import { createEndpointDirectory } from '../registry/endpoints.js';
+import { createMemoryRegistry } from '../registry/testing/memory-registry.js';
 import { createTokenVaultRepo } from '../store/repos/token-vault-repo.js';
 import { openStore } from '../store/store.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -55,6 +56,7 @@ describe('audit catalogue', () => {
         instanceId: 'test',
         deid: { deidentifier: createDeidentifier({ detector: createDeidEngine({ language: 'en' }), policy: deidPolicies[config.deid.policy], vault, key: 'k' }), vault },
         store,
+        registry: createMemoryRegistry(),
         isReady: () => Promise.resolve(true),
       });
       const routes = app.routes.map((r) => ({ method: r.method, path: r.path }));

@@ -37,8 +37,13 @@ const endpointCommon = {
   region: z.string().min(1).max(64).optional(),
   /** Runs inside the deployer's own infrastructure (vLLM, Ollama, a private deployment). */
   selfHosted: z.boolean().default(false),
-  /** Whether raw PHI may go here: only when covered by a signed BAA or self-hosted. */
-  phiAllowed: z.boolean().default(false),
+  /**
+   * Removed. Whether raw PHI may go to an endpoint now comes only from the vendor BAA registry
+   * (name the endpoint's `vendor` and `service`, and its `region`) or from `selfHosted`.
+   */
+  phiAllowed: z
+    .undefined({ error: 'phiAllowed was removed: PHI clearance comes from the vendor BAA registry (name this endpoint\'s vendor, service and region) or selfHosted: true' })
+    .optional(),
   models: z.array(modelEntry).min(1),
   timeoutMs: z.number().int().min(100).max(600_000).default(120_000),
   maxRetries: z.number().int().min(0).max(5).default(2),
@@ -274,14 +279,37 @@ export const configSchema = z
     deid: z
       .strictObject({
         /**
-         * How free text is de-identified before it goes to an endpoint not cleared for PHI.
-         * `tokens` and `redact` are Safe Harbor methods; `surrogates` and `date-shift` are
-         * pseudonymisation, which the egress check allows only to PHI-cleared endpoints.
+         * How free text is protected. `tokens`, `redact` and `generalise` are Safe Harbor methods,
+         * used for every payload that may not carry PHI (endpoints not cleared for it, PHI-free
+         * use cases); PHI-cleared routes (BAA-covered, self-hosted) then get the payload as sent.
+         * `surrogates` and `date-shift` are pseudonymisation: PHI-cleared routes get surrogates
+         * instead of real identifiers, and everything else gets typed tokens (pseudonymised text
+         * is still PHI, so it never goes where raw PHI may not).
          */
         policy: z.enum(['tokens', 'redact', 'generalise', 'surrogates', 'date-shift']).default('tokens'),
         language: z.enum(['en', 'es']).default('en'),
         /** How long token ↔ value mappings are kept for re-identification. */
         tokenTtlMs: z.number().int().min(60_000).max(30 * 86_400_000).default(86_400_000),
+      })
+      .prefault({}),
+    /** Routing policy (policy/routing.ts). */
+    policy: z
+      .strictObject({
+        /** Refuse requests that name no use case (`use_case_required`); off keeps ungoverned calls working (raw to PHI-cleared endpoints, de-identified elsewhere). */
+        requireUseCase: z.boolean().default(false),
+        /** Treat HIV/AIDS information as a sensitive category (self-hosted endpoints only), as several state laws require. */
+        hivRequiresSelfHosted: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** How vendor traffic leaves the network. */
+    egress: z
+      .strictObject({
+        /**
+         * A forward proxy every provider connection goes through (http://host:port; HTTPS vendors
+         * are reached through it with CONNECT), as a corporate egress proxy requires. Absent:
+         * direct connections.
+         */
+        proxyUrl: z.url({ protocol: /^https?$/ }).optional(),
       })
       .prefault({}),
     /** Patient-level access: role overrides, break-glass limits and alert channels (access/config-schema.ts). */

@@ -19,7 +19,11 @@ export interface Outbound<T> {
   readonly form: OutboundForm;
 }
 
-/** Seals a payload for one endpoint. Only `policy/egress.ts` may call this. */
+/**
+ * Seals a payload for one endpoint. Only `policy/egress.ts` calls this in product code (and
+ * provider contract tests, to drive adapters directly); outbound.test.ts fails the build when
+ * any other source file does.
+ */
 export function sealOutbound<T>(payload: T, endpointId: string, form: OutboundForm): Outbound<T> {
   return Object.freeze({ payload, endpointId, form }) as Outbound<T>;
 }

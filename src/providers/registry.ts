@@ -21,6 +21,8 @@ export interface ProviderFactoryOptions {
   readonly retryBaseDelayMs?: number | undefined;
   /** Backoff ceiling; a vendor retry-after beyond it is passed to the caller, not waited out. Default 8 s. */
   readonly retryMaxDelayMs?: number | undefined;
+  /** The egress proxy every vendor connection goes through (`egress.proxyUrl`); direct when absent. */
+  readonly proxyUrl?: string | undefined;
 }
 
 /** Thrown at boot when an endpoint would send payloads in clear text. */
@@ -64,6 +66,7 @@ export function createProvider(endpoint: EndpointConfig, options: ProviderFactor
     maxRetries: endpoint.maxRetries,
     retryBaseDelayMs: options.retryBaseDelayMs,
     retryMaxDelayMs: options.retryMaxDelayMs,
+    proxyUrl: options.proxyUrl,
   };
   switch (endpoint.kind) {
     case 'echo':

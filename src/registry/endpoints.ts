@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The configured endpoints and the models they serve: which endpoint answers a model name,
- * and which fallbacks may stand in for it. A fallback is used only when it has the same PHI
- * clearance as the primary, so a failure can never move a payload somewhere less protected.
+ * The configured endpoints and the models they serve, and each endpoint's PHI clearance.
+ *
+ * Clearance comes only from the registry: an endpoint may receive raw or pseudonymised PHI when
+ * it is self-hosted, or when its vendor's BAA covers its service at this moment (`baaCoverage`)
+ * and its region lies within the BAA's data residency (when the BAA restricts it). An endpoint
+ * that names no vendor and service receives only de-identified payloads. Clearance is computed
+ * per request from a registry snapshot, so a revoked BAA takes effect on the next request.
  */
 import type { EndpointConfig } from '../config/schema.js';
 import type { Provider } from '../providers/provider.js';
+import { baaCoverage, type Coverage, type CoverageReason } from './baa.js';
+import type { RegistrySnapshot } from './registry-view.js';
 
 export type Capability = 'chat' | 'embeddings';
 
@@ -16,16 +22,89 @@ export interface EndpointRoute {
 }
 
 export interface EndpointDirectory {
-  /** The primary endpoint for a model, then its eligible fallbacks; empty when no endpoint serves it. */
+  /**
+   * The primary endpoint for a model (the first configured endpoint serving it), then its
+   * declared fallbacks that serve it; empty when no endpoint serves it. Whether each may take a
+   * given payload depends on the registry at that moment: the egress check decides, per call.
+   */
   routesFor(model: string, capability: Capability): readonly EndpointRoute[];
+  /**
+   * Every endpoint serving a model, in preference order: `routesFor`, then the other endpoints
+   * serving it in configuration order. The routing decision (policy/routing.ts) chooses among
+   * them, so a use case restricted to one vendor can be served by a later endpoint.
+   */
+  candidatesFor(model: string, capability: Capability): readonly EndpointRoute[];
   /** Every model name with the capabilities configured for it. */
   models(): readonly { readonly name: string; readonly endpointId: string; readonly capabilities: readonly Capability[] }[];
   providers(): readonly Provider[];
 }
 
-/** Whether raw PHI may go to this endpoint. */
-export function phiClearance(endpoint: EndpointConfig): 'phi' | 'deidentified' {
-  return endpoint.phiAllowed || endpoint.selfHosted ? 'phi' : 'deidentified';
+/** Why an endpoint is, or is not, cleared for PHI. */
+export type ClearanceReason =
+  | 'self_hosted'
+  | 'covered'
+  /** The endpoint names no vendor or no service, so no BAA can cover it. */
+  | 'no_vendor'
+  /** The BAA covers the service but restricts data residency, and the endpoint's region is outside it (or unknown). */
+  | 'region_outside_residency'
+  | Exclude<CoverageReason, 'covered'>;
+
+export interface Clearance {
+  /** True when raw or pseudonymised PHI may go to the endpoint. */
+  readonly cleared: boolean;
+  readonly reason: ClearanceReason;
+}
+
+/**
+ * Whether `region` lies within a BAA's data residency list: an empty list does not restrict; an
+ * entry matches the region itself or any region it prefixes at a `-` boundary (`us` covers
+ * `us-east-1`). An unknown region never matches a restricting list. Case-insensitive.
+ */
+export function regionWithin(region: string | undefined, residency: readonly string[]): boolean {
+  if (residency.length === 0) return true;
+  if (region === undefined) return false;
+  const r = region.toLowerCase();
+  return residency.some((entry) => {
+    const e = entry.toLowerCase();
+    return r === e || r.startsWith(`${e}-`);
+  });
+}
+
+/**
+ * Clearance from the facts: self-hosted first; otherwise the BAA coverage (undefined when the
+ * endpoint names no vendor/service), then the residency check.
+ */
+export function clearanceFrom(selfHosted: boolean, coverage: Coverage | undefined, region: string | undefined, residency: readonly string[]): Clearance {
+  if (selfHosted) return { cleared: true, reason: 'self_hosted' };
+  if (coverage === undefined) return { cleared: false, reason: 'no_vendor' };
+  if (!coverage.covered) return { cleared: false, reason: coverage.reason as Exclude<CoverageReason, 'covered'> };
+  if (!regionWithin(region, residency)) return { cleared: false, reason: 'region_outside_residency' };
+  return { cleared: true, reason: 'covered' };
+}
+
+/** An endpoint's clearance with the registry facts behind it, for routing and the audit record. */
+export interface EndpointClearance extends Clearance {
+  /** BAA coverage of the endpoint's service; undefined when it names no vendor or service. */
+  readonly coverage: Coverage | undefined;
+  /** The BAA's data residency list (empty: unrestricted, or no vendor). */
+  readonly residency: readonly string[];
+  readonly vendorId: string | undefined;
+  /** The BAA's expiry day (YYYY-MM-DD), when the vendor's record has one. */
+  readonly baaExpiry: string | undefined;
+}
+
+/** The endpoint's clearance under `snapshot` at `now` (epoch ms). */
+export function endpointClearance(endpoint: EndpointConfig, snapshot: RegistrySnapshot, now: number): EndpointClearance {
+  const vendor = endpoint.vendor === undefined ? undefined : snapshot.vendor(endpoint.vendor);
+  const coverage = endpoint.vendor === undefined || endpoint.service === undefined ? undefined : baaCoverage(vendor, endpoint.service, now);
+  const residency = vendor?.baa.dataResidency ?? [];
+  return {
+    ...clearanceFrom(endpoint.selfHosted, coverage, endpoint.region, residency),
+    coverage,
+    residency,
+    vendorId: endpoint.vendor,
+    baaExpiry: vendor?.baa.expiryDate,
+  };
 }
 
 export function createEndpointDirectory(endpoints: readonly EndpointConfig[], providers: ReadonlyMap<string, Provider>): EndpointDirectory {
@@ -39,20 +118,34 @@ export function createEndpointDirectory(endpoints: readonly EndpointConfig[], pr
     return { endpoint, provider, upstreamModel: entry.upstream ?? entry.name };
   }
 
-  function compute(model: string, capability: Capability): readonly EndpointRoute[] {
-    for (const endpoint of endpoints) {
-      const primary = routeOn(endpoint, model, capability);
-      if (!primary) continue;
-      const routes = [primary];
-      for (const fallbackId of endpoint.fallbacks) {
-        const fallback = byId.get(fallbackId);
-        if (!fallback || phiClearance(fallback) !== phiClearance(endpoint)) continue;
-        const route = routeOn(fallback, model, capability);
-        if (route) routes.push(route);
-      }
-      return Object.freeze(routes);
+  /** The primary and its fallbacks (`all` false), or every endpoint serving the model after them (`all` true). */
+  function compute(model: string, capability: Capability, all: boolean): readonly EndpointRoute[] {
+    const routes: EndpointRoute[] = [];
+    const seen = new Set<string>();
+    const add = (endpoint: EndpointConfig | undefined): void => {
+      if (!endpoint || seen.has(endpoint.id)) return;
+      const route = routeOn(endpoint, model, capability);
+      if (!route) return;
+      seen.add(endpoint.id);
+      routes.push(route);
+    };
+    const primary = endpoints.find((endpoint) => routeOn(endpoint, model, capability) !== undefined);
+    if (!primary) return [];
+    add(primary);
+    for (const fallbackId of primary.fallbacks) add(byId.get(fallbackId));
+    if (all) for (const endpoint of endpoints) add(endpoint);
+    return Object.freeze(routes);
+  }
+
+  function cached(model: string, capability: Capability, all: boolean): readonly EndpointRoute[] {
+    const key = `${all ? 'all' : 'chain'}\u0000${capability}\u0000${model}`;
+    let routes = cache.get(key);
+    if (!routes) {
+      routes = compute(model, capability, all);
+      // Only cache names that exist, so unknown names sent by callers cannot grow the map.
+      if (routes.length > 0) cache.set(key, routes);
     }
-    return [];
+    return routes;
   }
 
   const modelList = endpoints.flatMap((endpoint) =>
@@ -60,16 +153,8 @@ export function createEndpointDirectory(endpoints: readonly EndpointConfig[], pr
   );
 
   return {
-    routesFor(model, capability) {
-      const key = `${capability}\u0000${model}`;
-      let routes = cache.get(key);
-      if (!routes) {
-        routes = compute(model, capability);
-        // Only cache names that exist, so unknown names sent by callers cannot grow the map.
-        if (routes.length > 0) cache.set(key, routes);
-      }
-      return routes;
-    },
+    routesFor: (model, capability) => cached(model, capability, false),
+    candidatesFor: (model, capability) => cached(model, capability, true),
     models: () => modelList,
     providers: () => [...providers.values()],
   };

@@ -92,7 +92,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     env: { KEY: 'k' },
     config: {
-      endpoints: [{ id: 'cloud', kind: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'env:KEY', phiAllowed: true, vendor: 'acme', models: [{ name: 'gpt-4o' }] }],
+      endpoints: [{ id: 'cloud', kind: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'env:KEY', vendor: 'acme', models: [{ name: 'gpt-4o' }] }],
       access: {
         breakGlass: {
           channels: [{ kind: 'webhook', id: 'privacy-office', url: `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/alerts`, secret: `file:${join(secretDir, 'webhook')}` }],

@@ -3,9 +3,28 @@
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { loadConfig } from '../../config/load.js';
-import { configSchema } from '../../config/schema.js';
+import { configSchema, type PhigateConfig } from '../../config/schema.js';
 import { resolveHome } from '../../kernel/home.js';
 import { homeOption } from '../options.js';
+
+/**
+ * What a valid configuration may still get wrong: endpoints that can never receive PHI because
+ * they name no vendor and service for the BAA registry to cover (they get only de-identified
+ * payloads), and vendor endpoints whose region is unknown (a BAA that restricts data residency
+ * then never covers them).
+ */
+export function configWarnings(config: PhigateConfig): string[] {
+  const warnings: string[] = [];
+  for (const endpoint of config.endpoints) {
+    if (endpoint.selfHosted) continue;
+    if (endpoint.vendor === undefined || endpoint.service === undefined) {
+      warnings.push(`endpoint ${endpoint.id} names no vendor/service: no BAA can cover it, so it receives only de-identified payloads (set vendor and service, or selfHosted: true)`);
+    } else if (endpoint.region === undefined) {
+      warnings.push(`endpoint ${endpoint.id} names no region: a BAA that restricts data residency will not cover it`);
+    }
+  }
+  return warnings;
+}
 
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('check the configuration or print its schema');
@@ -17,6 +36,7 @@ export function registerConfigCommand(program: Command): void {
     .action((options) => {
       const home = resolveHome(options.home);
       const effective = loadConfig({ home });
+      for (const warning of configWarnings(effective)) process.stderr.write(`warning: ${warning}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify(effective, null, 2)}\n`);
       else process.stderr.write(`configuration in ${home} is valid (${effective.endpoints.length} endpoint(s))\n`);
     });

@@ -17,15 +17,28 @@ import { createLogger } from '../../telemetry/logger.js';
 import { createMetrics } from '../../telemetry/metrics.js';
 import { authorize, authorizeAction } from './authorize.js';
 import type { GatewayDeps, PipelineContext } from './context.js';
-import type { PurposeOfUse } from '../headers.js';
+import { createMemoryRegistry, type MemoryRegistry } from '../../registry/testing/memory-registry.js';
+import { adminSpec } from '../../registry/testing/registry-fixtures.js';
 
 const stores: OpenedStore[] = [];
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((store) => store.close()));
 });
 
-async function setup(access: Record<string, unknown> = {}, useCasePurposes?: (useCase: string) => readonly PurposeOfUse[] | undefined) {
-  const config = configSchema.parse({ access });
+/** Use cases of the fake registry: a billing one restricted to payment, a ward round, one suspended. */
+function testRegistry(): MemoryRegistry {
+  return createMemoryRegistry({
+    useCases: [
+      { id: 'billing-summary', spec: adminSpec({ purposes: ['HPAYMT'], roles: ['physician', 'scheduler', 'ai_service'], models: [{ name: 'echo' }] }) },
+      { id: 'ward-round', spec: adminSpec({ purposes: ['TREAT', 'CAREMGT'], roles: ['physician'], models: [{ name: 'echo' }] }) },
+      { id: 'paused', spec: adminSpec({ purposes: ['TREAT'], roles: ['physician'], models: [{ name: 'echo' }] }), state: 'suspended' },
+      { id: 'other-model', spec: adminSpec({ purposes: ['TREAT'], roles: ['physician'], models: [{ name: 'gpt-4o' }] }) },
+    ],
+  });
+}
+
+async function setup(access: Record<string, unknown> = {}, extra: Record<string, unknown> = {}, registry: MemoryRegistry = testRegistry()) {
+  const config = configSchema.parse({ access, ...extra });
   const store = await openStore({ url: 'sqlite::memory:', baseDir: tmpdir(), kms: createMemoryKms() });
   stores.push(store);
   const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: 2000 });
@@ -41,7 +54,7 @@ async function setup(access: Record<string, unknown> = {}, useCasePurposes?: (us
     instanceId: 'test',
     store,
     deid: undefined as never,
-    ...(useCasePurposes ? { useCasePurposes } : {}),
+    registry,
   } satisfies Partial<GatewayDeps> as unknown as GatewayDeps;
   for (const [id, roles, kind] of [['doc', ['physician'], 'user'], ['sched', ['scheduler'], 'user'], ['bot', ['ai_service'], 'service'], ['bare-bot', [], 'service']] as const) {
     await store.users.create({ id, name: id, roles, kind });
@@ -84,13 +97,50 @@ async function refusal(step: () => Promise<void> | void): Promise<unknown> {
 }
 
 describe('authorize', () => {
-  it('checks the purpose against the use case when the registry restricts it', async () => {
-    const deps = await setup({}, (useCase) => (useCase === 'billing-summary' ? ['HPAYMT'] : undefined));
+  it('checks the purpose against the use case\'s purposes in the registry', async () => {
+    const deps = await setup();
     const doc = user('doc', ['physician']);
     expect(await refusal(() => authorize(context(deps, doc, { 'x-phigate-patient': 'Patient/p1', 'x-phigate-purpose': 'TREAT', 'x-phigate-use-case': 'billing-summary' })))).toEqual({
       code: 'purpose_not_allowed', reason: 'purpose_not_allowed_for_use_case',
     });
     expect(await refusal(() => authorize(context(deps, doc, { 'x-phigate-patient': 'Patient/p1', 'x-phigate-purpose': 'TREAT', 'x-phigate-use-case': 'ward-round' })))).toBe('allowed');
+  });
+
+  it('resolves the use case to its live version, or refuses: unknown, not live, role, model', async () => {
+    const registry = testRegistry();
+    const deps = await setup({}, {}, registry);
+    const doc = user('doc', ['physician']);
+    const headers = (useCase: string) => ({ 'x-phigate-use-case': useCase, 'x-phigate-purpose': 'TREAT' });
+    const ctx = context(deps, doc, headers('ward-round'));
+    await authorize(ctx);
+    expect(ctx.useCase).toMatchObject({ id: 'ward-round', version: 1, spec: { roles: ['physician'] } });
+    expect(await refusal(() => authorize(context(deps, doc, headers('no-such-case'))))).toEqual({ code: 'use_case_not_found', reason: undefined });
+    expect(await refusal(() => authorize(context(deps, doc, headers('paused'))))).toEqual({ code: 'use_case_not_approved', reason: undefined });
+    expect(await refusal(() => authorize(context(deps, user('nurse-1', ['nurse']), headers('ward-round'))))).toEqual({ code: 'permission_denied', reason: 'role_not_allowed_for_use_case' });
+    expect(await refusal(() => authorize(context(deps, doc, headers('other-model'))))).toEqual({ code: 'model_not_allowed_for_use_case', reason: 'model_not_in_use_case' });
+    // The registry is read on every request: a suspension takes effect on the next one.
+    registry.setUseCaseState('ward-round', 'suspended');
+    expect(await refusal(() => authorize(context(deps, doc, headers('ward-round'))))).toEqual({ code: 'use_case_not_approved', reason: undefined });
+  });
+
+  it('a service acting for a user invokes the use case with the user\'s roles', async () => {
+    const deps = await setup();
+    const headers = { 'x-phigate-use-case': 'ward-round', 'x-phigate-purpose': 'TREAT' };
+    const bot: Principal = { userId: 'bot', kind: 'service', roles: ['ai_service'], authMethod: 'api_key', useCases: [], onBehalfOf: { userId: 'doc', roles: ['physician'], proof: 'assertion' } };
+    expect(await refusal(() => authorize(context(deps, bot, headers)))).toBe('allowed');
+    const { onBehalfOf: _omit, ...alone } = bot;
+    expect(await refusal(() => authorize(context(deps, alone, headers)))).toMatchObject({ code: 'permission_denied', reason: 'role_not_allowed_for_use_case' });
+  });
+
+  it('parses sensitivity labels, refuses unknown ones, and requires a use case when configured', async () => {
+    const deps = await setup();
+    const ctx = context(deps, user('doc', ['physician']), { 'x-phigate-sensitivity': 'PSYTHPN, 42CFRPart2,hiv' });
+    await authorize(ctx);
+    expect([...(ctx.sensitivity ?? [])].sort()).toEqual(['hiv', 'psychotherapy_notes', 'substance_use_part2']);
+    expect(await refusal(() => authorize(context(deps, user('doc', ['physician']), { 'x-phigate-sensitivity': 'SECRET' })))).toMatchObject({ code: 'invalid_header' });
+    const strict = await setup({}, { policy: { requireUseCase: true } });
+    expect(await refusal(() => authorize(context(strict, user('doc', ['physician']), {})))).toMatchObject({ code: 'use_case_required' });
+    expect(await refusal(() => authorize(context(strict, user('doc', ['physician']), { 'x-phigate-use-case': 'ward-round' })))).toBe('allowed');
   });
 
   it('decides a service account\'s patient access for the user it acts for, and needs the delegation permission', async () => {

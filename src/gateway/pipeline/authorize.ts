@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Step 2 — may they? Validates the gateway headers, applies the credential's use-case scope,
- * checks the caller's roles for the action, and — when a patient is named — the caller's
- * relationship to that patient (care team, unit, or break-glass) for the purpose of use they
- * assert (access/decision.ts). Refusals happen here, before any context is gathered or any
- * vendor is called; the closing audit record is written for them like for every request.
- * Finally resolves the model to endpoints the caller may use. Deny by default.
+ * Step 2 — may they? Validates the gateway headers (the sensitivity labels included), applies
+ * the credential's use-case scope, resolves the named use case to its live version in the
+ * registry (its roles, purposes and models), checks the caller's roles for the action, and —
+ * when a patient is named — the caller's relationship to that patient (care team, unit, or
+ * break-glass) for the purpose of use they assert (access/decision.ts). Refusals happen here,
+ * before any context is gathered or any vendor is called; the closing audit record is written
+ * for them like for every request. Finally finds the endpoints serving the model (which of them
+ * the request may use is decided in protect, policy/routing.ts). Deny by default.
  *
  * Service accounts never reach PHI alone: with a patient named, the decision is made for the
  * user the service acts for (`principal.onBehalfOf`), and the service itself must hold
@@ -19,16 +21,15 @@ import { setRequestAccess } from '../../access/request-state.js';
 import { accessServiceFor, type AccessService } from '../../access/service.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayError } from '../../kernel/errors.js';
-import { parseGatewayHeaders, type GatewayHeaders, type PurposeOfUse } from '../headers.js';
+import type { LiveUseCase, RegistrySnapshot } from '../../registry/registry-view.js';
+import { parseSensitivityHeader, sensitivityHeader } from '../../registry/sensitivity.js';
+import { parseGatewayHeaders, type GatewayHeaders } from '../headers.js';
 import type { PipelineContext, PipelineStep } from './context.js';
 
 declare module './context.js' {
-  interface GatewayDeps {
-    /**
-     * The purposes of use a use case allows, from the use-case registry; undefined when the use
-     * case does not restrict them. Absent: no use-case restriction beyond the roles'.
-     */
-    readonly useCasePurposes?: (useCase: string) => readonly PurposeOfUse[] | undefined;
+  interface ContextBase {
+    /** The registry as this request first read it (authorize, or protect when no use case was named). */
+    registrySnapshot?: RegistrySnapshot;
   }
 }
 
@@ -80,7 +81,7 @@ async function authorizePatient(ctx: PipelineContext, service: AccessService, pr
     action: requestActions.phiRead,
     patient: { relationship: relationship.relationship },
     purpose: headers.purpose,
-    useCasePurposes: headers.useCase === undefined ? undefined : ctx.deps.useCasePurposes?.(headers.useCase),
+    useCasePurposes: ctx.useCase?.spec.purposes,
     breakGlass: { active: session !== undefined, eligible: relationship.breakGlassEligible },
   };
   const decision = decideAccess(input);
@@ -121,21 +122,54 @@ async function authorizePatient(ctx: PipelineContext, service: AccessService, pr
   setRequestAccess(ctx, { basis: 'break_glass', subjectUserId: subject.userId, breakGlassSessionId: opened.id });
 }
 
+/** The roles that invoke a use case: a service acting for a user invokes it as that user. */
+export function invokingRoles(principal: Principal): readonly string[] {
+  return principal.onBehalfOf?.roles ?? principal.roles;
+}
+
+/**
+ * Resolves the named use case to its live version: unknown → `use_case_not_found`, not live →
+ * `use_case_not_approved`, the caller's roles not among the use case's → `permission_denied`,
+ * a purpose it does not allow → `purpose_not_allowed`, a model it does not list →
+ * `model_not_allowed_for_use_case`. Runs before any patient lookup or context is gathered.
+ */
+function resolveUseCase(snapshot: RegistrySnapshot, id: string, principal: Principal, headers: GatewayHeaders, model: string): LiveUseCase {
+  const state = snapshot.useCaseState(id);
+  if (state === undefined) throw new GatewayError('use_case_not_found', { detail: { useCase: id } });
+  const live = snapshot.liveUseCase(id);
+  if (!live) throw new GatewayError('use_case_not_approved', { detail: { useCase: id, state } });
+  const { spec } = live;
+  if (!invokingRoles(principal).some((role) => spec.roles.includes(role))) {
+    throw new GatewayError('permission_denied', { detail: { scope: 'use_case', reason: 'role_not_allowed_for_use_case' } });
+  }
+  if (headers.purpose !== undefined && !spec.purposes.includes(headers.purpose)) {
+    throw new GatewayError('purpose_not_allowed', { detail: { reason: 'purpose_not_allowed_for_use_case' } });
+  }
+  if (!spec.models.some((m) => m.name === model)) throw new GatewayError('model_not_allowed_for_use_case', { param: 'model', detail: { reason: 'model_not_in_use_case' } });
+  return live;
+}
+
 export async function authorize(ctx: PipelineContext): Promise<void> {
   const principal = ctx.principal;
   if (!principal || ctx.operation === 'local' || !ctx.request) throw new GatewayError('internal_error');
   const headers = parseGatewayHeaders(ctx.meta.header);
   ctx.headers = headers;
+  ctx.sensitivity = parseSensitivityHeader(ctx.meta.header(sensitivityHeader));
   if (principal.useCases.length > 0) {
     if (!headers.useCase) throw new GatewayError('use_case_required');
     if (!principal.useCases.includes(headers.useCase)) throw new GatewayError('permission_denied', { detail: { scope: 'use_case' } });
   }
+  if (!headers.useCase && ctx.deps.config.policy.requireUseCase) throw new GatewayError('use_case_required');
   if (headers.patient && !headers.purpose) throw new GatewayError('purpose_required');
+  if (headers.useCase) {
+    ctx.registrySnapshot = await ctx.deps.registry.snapshot();
+    ctx.useCase = resolveUseCase(ctx.registrySnapshot, headers.useCase, principal, headers, ctx.request.model);
+  }
   const service = accessServiceFor(ctx.deps);
   const patient = headers.patient;
   if (patient === undefined) requireAction(service, principal, requestActions.modelUse);
   else await authorizePatient(ctx, service, principal, { ...headers, patient });
-  const targets = ctx.deps.endpoints.routesFor(ctx.request.model, ctx.operation);
+  const targets = ctx.deps.endpoints.candidatesFor(ctx.request.model, ctx.operation);
   if (targets.length === 0) throw new GatewayError('model_not_found', { param: 'model' });
   ctx.targets = targets;
 }

@@ -19,7 +19,7 @@ import type { OpenedStore } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { EndpointDirectory } from '../../registry/endpoints.js';
-import type { LiveUseCase } from '../../registry/registry-view.js';
+import type { LiveUseCase, RegistryView } from '../../registry/registry-view.js';
 import type { SensitiveCategory } from '../../registry/use-case-spec.js';
 import type { GatewayHeaders } from '../headers.js';
 
@@ -40,6 +40,8 @@ export interface GatewayDeps {
   readonly store: OpenedStore;
   /** De-identification for endpoints not cleared for PHI, and the vault its tokens live in. */
   readonly deid: { readonly deidentifier: Deidentifier; readonly vault: TokenVault };
+  /** Vendors, BAAs and live use cases; read per request and again right before each vendor call. */
+  readonly registry: RegistryView;
 }
 
 /** Facts about the HTTP request, gathered once by the route. */

@@ -4,9 +4,14 @@
  * cheaper in CPU per request than the global fetch), per-call deadlines and cancellation,
  * and retries with exponential backoff and jitter on 429, 408, 5xx and connection failures —
  * only before anything has been handed to the caller.
+ *
+ * With an egress proxy configured (`egress.proxyUrl`), every connection goes through it
+ * instead: an undici `ProxyAgent` tunnels HTTPS origins with CONNECT and sends plain-HTTP
+ * requests (loopback and self-hosted endpoints) to the proxy in absolute form, so the proxy
+ * sees every destination the gateway talks to.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, ProxyAgent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../../kernel/errors.js';
 import type { CallOptions } from '../provider.js';
@@ -29,6 +34,16 @@ export interface UpstreamOptions {
   readonly retryMaxDelayMs?: number | undefined;
   /** Source of jitter in [0, 1); injectable for tests. */
   readonly random?: (() => number) | undefined;
+  /** An http(s):// forward proxy every connection goes through; direct when absent. */
+  readonly proxyUrl?: string | undefined;
+}
+
+/**
+ * A dispatcher that sends everything through the forward proxy at `proxyUrl`: CONNECT tunnels
+ * for HTTPS origins, absolute-form requests for plain-HTTP ones (which the proxy can then log).
+ */
+export function createProxyDispatcher(proxyUrl: string, connections: number): Dispatcher {
+  return new ProxyAgent({ uri: proxyUrl, connections, proxyTunnel: false });
 }
 
 export interface UpstreamRequest {
@@ -116,6 +131,8 @@ export interface Upstream {
   withRetries<T>(scope: CallScope, attempt: (n: number) => Promise<T>): Promise<T>;
   /** Repeats `run` while it fails before yielding anything, per the endpoint's retry policy. */
   retryingStream<T>(scope: CallScope, run: (n: number) => AsyncIterable<T>): AsyncGenerator<T>;
+  /** The egress proxy's dispatcher, for an adapter's side requests (token exchanges); undefined when direct. */
+  readonly proxy: Dispatcher | undefined;
   close(): Promise<void>;
 }
 
@@ -123,7 +140,8 @@ export interface Upstream {
 export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const pool = new Pool(base.origin, { connections: options.connections });
+  const proxy = options.proxyUrl === undefined ? undefined : createProxyDispatcher(options.proxyUrl, options.connections);
+  const pool: Dispatcher = proxy ?? new Pool(base.origin, { connections: options.connections });
   const random = options.random ?? Math.random;
   const baseDelay = options.retryBaseDelayMs ?? 250;
   const maxDelay = options.retryMaxDelayMs ?? 8_000;
@@ -137,6 +155,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     const headersTimer = setTimeout(() => scope.expire(), Math.min(options.timeoutMs, remaining));
     try {
       response = await pool.request({
+        // An agent serves many origins and needs to be told which; a pool is bound to one.
+        ...(proxy === undefined ? {} : { origin: base.origin }),
         path: basePath + request.path,
         method: request.method,
         headers: request.headers,
@@ -252,6 +272,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     },
     withRetries,
     retryingStream,
+    proxy,
     close: () => pool.close(),
   };
 }

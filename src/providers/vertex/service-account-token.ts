@@ -6,7 +6,7 @@
  * share one exchange.
  */
 import { importPKCS8, SignJWT } from 'jose';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { badResponse, errorForStatus, providerError } from '../shared/errors.js';
 
@@ -42,6 +42,8 @@ export interface TokenSourceOptions {
   /** Refresh this long before expiry. Default 5 minutes. */
   readonly refreshMarginMs?: number | undefined;
   readonly now?: (() => number) | undefined;
+  /** Dispatcher for the token exchange (the egress proxy, when one is configured); undici's global one otherwise. */
+  readonly dispatcher?: Dispatcher | undefined;
 }
 
 export interface TokenSource {
@@ -74,6 +76,7 @@ export function createServiceAccountTokenSource(options: TokenSourceOptions): To
       signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     if (response.statusCode !== 200) {
       await response.body.dump().catch(() => undefined);

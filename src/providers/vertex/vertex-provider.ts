@@ -36,7 +36,7 @@ const predictSchema = z.object({
 /** Creates the Vertex AI adapter. Throws at creation when the key file is unusable. */
 export function createVertexProvider(options: VertexProviderOptions): Provider {
   const upstream = createUpstream({ ...options.http, baseUrl: options.baseUrl });
-  const tokens = createServiceAccountTokenSource({ key: parseServiceAccountKey(options.serviceAccountKey), tokenUrl: options.tokenUrl });
+  const tokens = createServiceAccountTokenSource({ key: parseServiceAccountKey(options.serviceAccountKey), tokenUrl: options.tokenUrl, dispatcher: upstream.proxy });
 
   const modelPath = (model: string, method: string): string =>
     `/v1/projects/${encodeURIComponent(options.project)}/locations/${encodeURIComponent(options.location)}/publishers/google/models/${encodeURIComponent(upstreamModel(options.models, model))}:${method}`;
