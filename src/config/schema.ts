@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { accessConfigSchema } from '../access/config-schema.js';
+import { reviewConfigSchema } from '../review/config-schema.js';
 import { screeningConfigSchema } from '../screening/config-schema.js';
 import { fhirConfigSchema } from '../fhir/config-schema.js';
 import { governanceConfigSchema } from '../registry/governance-config.js';
@@ -314,6 +315,8 @@ export const configSchema = z
       .prefault({}),
     /** Patient-level access: role overrides, break-glass limits and alert channels (access/config-schema.ts). */
     access: accessConfigSchema,
+    /** The human review queue for treatment-affecting answers (review/config-schema.ts). */
+    review: reviewConfigSchema,
     /** Prompt-injection screening per channel: thresholds and actions (screening/config-schema.ts). */
     screening: screeningConfigSchema,
     /** The EHR's FHIR R4 server for minimum-necessary patient context (fhir/config-schema.ts); absent = no FHIR context. */

@@ -77,6 +77,38 @@ async function populate(db: Kysely<Database>, crypto: EnvelopeFieldCrypto): Prom
       .execute();
     await db.insertInto('user_credentials').values({ user_id: id, password_hash: null, totp_secret_enc: await enc('user_credentials', 'totp_secret_enc', [id]), totp_last_step: null, updated_at: t }).execute();
     await db.insertInto('audit_signing_keys').values({ key_id: id, public_key: 'spki', private_key_enc: await enc('audit_signing_keys', 'private_key_enc', [id]), created_at: t }).execute();
+    await db
+      .insertInto('review_items')
+      .values({
+        id,
+        request_id: `req-${i}`,
+        status: 'rejected',
+        version: 3,
+        use_case_id: 'triage',
+        use_case_version: 1,
+        requester_id: 'u-1',
+        subject_user_id: 'u-1',
+        patient_index: `p-${i}`,
+        patient_enc: await enc('review_items', 'patient_enc', [id]),
+        purpose: 'TREAT',
+        surface: 'chat.completion',
+        endpoint_id: 'echo',
+        vendor: null,
+        model: 'echo',
+        answer_hmac: 'h',
+        answer_enc: await enc('review_items', 'answer_enc', [id]),
+        edited_enc: await enc('review_items', 'edited_enc', [id]),
+        reason_enc: await enc('review_items', 'reason_enc', [id]),
+        provenance_enc: await enc('review_items', 'provenance_enc', [id]),
+        claimed_by: 'u-1',
+        claimed_at: t,
+        lease_until: null,
+        decided_by: 'u-1',
+        decided_at: t,
+        created_at: t,
+        updated_at: t,
+      })
+      .execute();
   }
   return cells;
 }
@@ -208,7 +240,7 @@ export function describeRotationSuite(name: string, open: () => Promise<Rotation
 
     it('a new data key takes new writes; re-encryption moves every old value to it, once', async () => {
       const rotated = await rotateDataKeys(crypto, keyStore);
-      expect(Object.keys(rotated).sort()).toEqual(['access', 'audit-signing', 'credentials', 'vault']);
+      expect(Object.keys(rotated).sort()).toEqual(['access', 'audit-signing', 'credentials', 'review', 'vault']);
       const stale = await keyStatus({ db, kms, keyStore });
       expect(stale.columns.reduce((n, c) => n + c.stale, 0)).toBe(cells.length);
       const fresh = await crypto.encrypt('new', { table: 't', column: 'c', rowId: 'r' }, 'vault');

@@ -51,7 +51,7 @@ const rowContext =
 /**
  * Every encrypted column phigate has today, with the contexts its repositories use
  * (`token-vault-repo.ts`, `care-team-repo.ts`, `break-glass-repo.ts`, `auth/login.ts`,
- * `audit/checkpoints.ts`). `access_incidents.note_enc` is not listed: nothing writes it yet.
+ * `audit/checkpoints.ts`, `review-repo.ts`). `access_incidents.note_enc` is not listed: nothing writes it yet.
  */
 export const encryptedColumns: readonly EncryptedColumn[] = [
   {
@@ -68,6 +68,11 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'break_glass_sessions', column: 'review_note_enc', key: ['id'], context: rowContext('break_glass_sessions', 'review_note'), dataClass: 'access' },
   { table: 'user_credentials', column: 'totp_secret_enc', key: ['user_id'], context: rowContext('user_credentials', 'totp_secret_enc'), dataClass: 'credentials' },
   { table: 'audit_signing_keys', column: 'private_key_enc', key: ['key_id'], context: rowContext('audit_signing_keys', 'private_key_enc'), dataClass: 'audit-signing', appendOnly: true },
+  { table: 'review_items', column: 'patient_enc', key: ['id'], context: rowContext('review_items', 'patient'), dataClass: 'review' },
+  { table: 'review_items', column: 'answer_enc', key: ['id'], context: rowContext('review_items', 'answer'), dataClass: 'review' },
+  { table: 'review_items', column: 'edited_enc', key: ['id'], context: rowContext('review_items', 'edited'), dataClass: 'review' },
+  { table: 'review_items', column: 'reason_enc', key: ['id'], context: rowContext('review_items', 'reason'), dataClass: 'review' },
+  { table: 'review_items', column: 'provenance_enc', key: ['id'], context: rowContext('review_items', 'provenance'), dataClass: 'review' },
 ];
 
 /** `table.column`, the name progress, cursors and status use. */
