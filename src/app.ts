@@ -14,6 +14,7 @@ import { registerAnthropicRoutes } from './gateway/routes/anthropic.js';
 import { registerDeidRoutes } from './gateway/routes/deid.js';
 import { registerAccessRoutes } from './console/access-routes.js';
 import { registerVendorRoutes } from './console/vendor-routes.js';
+import { registerUseCaseRoutes } from './console/use-case-routes.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
 import { registerOpenAiRoutes } from './gateway/routes/openai.js';
 import { registerDownstreamRoute } from './gateway/routes/audit-downstream.js';
@@ -65,6 +66,7 @@ export function buildApp(deps: AppDeps): App {
   registerDownstreamRoute(app, deps);
   registerAccessRoutes(app, deps);
   registerVendorRoutes(app, deps);
+  registerUseCaseRoutes(app, deps);
 
   app.notFound((c) => sendError(c, new GatewayError('route_not_found'), requestIdOf(c), deps));
   app.onError((err, c) => sendError(c, err, requestIdOf(c), deps));
