@@ -39,7 +39,7 @@
 import type { EndpointConfig } from '../config/schema.js';
 import type { ErrorCode } from '../kernel/errors.js';
 import type { Coverage } from '../registry/baa.js';
-import { clearanceFrom, endpointClearance, type Clearance, type ClearanceReason } from '../registry/endpoints.js';
+import { clearanceFrom, endpointClearance, endpointRegionOf, type Clearance, type ClearanceReason } from '../registry/endpoints.js';
 import type { RegistrySnapshot } from '../registry/registry-view.js';
 import { sensitiveCategories, type SensitiveCategory, type UseCaseSpec } from '../registry/use-case-spec.js';
 import type { OutboundForm } from './outbound.js';
@@ -231,7 +231,7 @@ export function toRouteCandidate(endpoint: EndpointConfig, upstream: string, sna
     id: endpoint.id,
     vendor: endpoint.vendor,
     selfHosted: endpoint.selfHosted,
-    region: endpoint.region,
+    region: endpointRegionOf(endpoint),
     upstream,
     fallbacks: endpoint.fallbacks,
     coverage: clearance.coverage,

@@ -58,16 +58,18 @@ export interface Clearance {
 /**
  * Whether `region` lies within a BAA's data residency list: an empty list does not restrict; an
  * entry matches the region itself or any region it prefixes at a `-` boundary (`us` covers
- * `us-east-1`). An unknown region never matches a restricting list. Case-insensitive.
+ * `us-east-1`). Region names are the vendor's own, compared exactly; an unknown region never
+ * matches a restricting list.
  */
 export function regionWithin(region: string | undefined, residency: readonly string[]): boolean {
   if (residency.length === 0) return true;
   if (region === undefined) return false;
-  const r = region.toLowerCase();
-  return residency.some((entry) => {
-    const e = entry.toLowerCase();
-    return r === e || r.startsWith(`${e}-`);
-  });
+  return residency.some((entry) => region === entry || region.startsWith(`${entry}-`));
+}
+
+/** Where an endpoint processes data: its `region`, or a Vertex endpoint's location. */
+export function endpointRegionOf(endpoint: EndpointConfig): string | undefined {
+  return endpoint.region ?? (endpoint.kind === 'vertex' ? endpoint.location : undefined);
 }
 
 /**
@@ -99,7 +101,7 @@ export function endpointClearance(endpoint: EndpointConfig, snapshot: RegistrySn
   const coverage = endpoint.vendor === undefined || endpoint.service === undefined ? undefined : baaCoverage(vendor, endpoint.service, now);
   const residency = vendor?.baa.dataResidency ?? [];
   return {
-    ...clearanceFrom(endpoint.selfHosted, coverage, endpoint.region, residency),
+    ...clearanceFrom(endpoint.selfHosted, coverage, endpointRegionOf(endpoint), residency),
     coverage,
     residency,
     vendorId: endpoint.vendor,
