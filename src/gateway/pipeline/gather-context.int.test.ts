@@ -24,7 +24,7 @@ import { cdsSpec } from '../../registry/testing/registry-fixtures.js';
 import { useCaseSpecSchema, type UseCaseSpec } from '../../registry/use-case-spec.js';
 import { openStore, type OpenedStore } from '../../store/store.js';
 import { createLogger } from '../../telemetry/logger.js';
-import type { GatewayDeps, PipelineContext } from './context.js';
+import type { ChatContext, GatewayDeps, PipelineContext } from './context.js';
 import { gatherContext, lastUserText } from './gather-context.js';
 
 let server: FhirTestServer;
@@ -124,7 +124,7 @@ async function harness(options: { fhir?: Record<string, unknown> | false; retrie
 
 const doctor: Principal = { userId: 'doc', kind: 'user', roles: ['physician'], authMethod: 'api_key', useCases: [] };
 
-function context(deps: GatewayDeps, useCaseSpec: UseCaseSpec | undefined, request: ChatRequest, withPatient = true, signal = new AbortController().signal): PipelineContext {
+function context(deps: GatewayDeps, useCaseSpec: UseCaseSpec | undefined, request: ChatRequest, withPatient = true, signal = new AbortController().signal): ChatContext {
   return {
     deps,
     eventType: 'chat.completion',
@@ -134,7 +134,7 @@ function context(deps: GatewayDeps, useCaseSpec: UseCaseSpec | undefined, reques
     ...(useCaseSpec ? { useCase: { id: 'ward-round', version: 3, spec: useCaseSpec } } : {}),
     request,
     meta: { requestId: 'req-1', receivedAt: 0, startedNs: 0n, clientIp: undefined, userAgent: undefined, signal, header: () => undefined, readBody: async () => '' },
-  } as PipelineContext;
+  } as ChatContext;
 }
 
 const question: ChatRequest = {
