@@ -10,6 +10,7 @@ import { reviewConfigSchema } from '../review/config-schema.js';
 import { screeningConfigSchema } from '../screening/config-schema.js';
 import { fhirConfigSchema } from '../fhir/config-schema.js';
 import { governanceConfigSchema } from '../registry/governance-config.js';
+import { ragConfigSchema } from '../rag/config-schema.js';
 
 /** A reference to a secret: `env:NAME` or `file:/absolute/or/relative/path`. */
 export const secretRef = z
@@ -323,6 +324,8 @@ export const configSchema = z
     fhir: fhirConfigSchema.optional(),
     /** The AI governance committee that approves use-case versions before they go live (registry/governance-config.ts). */
     governance: governanceConfigSchema,
+    /** Documents and patient-scoped retrieval: embedding model, size limits, chunking (rag/config-schema.ts). */
+    rag: ragConfigSchema,
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

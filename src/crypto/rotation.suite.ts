@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { totpFieldContext } from '../auth/login.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { createDataKeyRepo } from '../store/repos/data-key-repo.js';
+import { documentChunkContext } from '../store/repos/document-repo.js';
 import { tokenVaultContext } from '../store/repos/token-vault-repo.js';
 import type { Database } from '../store/schema.js';
 import { createFieldCrypto, type DataKeyStore, type EnvelopeFieldCrypto } from './envelope.js';
@@ -109,6 +110,14 @@ async function populate(db: Kysely<Database>, crypto: EnvelopeFieldCrypto): Prom
         updated_at: t,
       })
       .execute();
+    await db
+      .insertInto('documents')
+      .values({ id, patient_index: `p-${i}`, content_index: `c-${i}`, source_index: null, source: 'text', label: null, doc_date: null, sensitivity: '[]', sensitivity_mask: 0, unit: null, char_count: 1, chunk_count: 1, embedding_model: null, created_by: 'u-1', created_at: t })
+      .execute();
+    await db
+      .insertInto('document_chunks')
+      .values({ id: `${id}:0`, document_id: id, ordinal: 0, patient_index: `p-${i}`, sensitivity_mask: 0, unit: null, text_enc: await enc('document_chunks', 'text_enc', [`${id}:0`]), deid_text: 'synthetic', embedding: null, embedding_model: null, embedding_dims: null })
+      .execute();
   }
   return cells;
 }
@@ -176,6 +185,8 @@ export function describeRotationSuite(name: string, open: () => Promise<Rotation
       expect(vault?.context(['conv', '[NAME_1]'])).toEqual(tokenVaultContext('conv', '[NAME_1]'));
       const totp = encryptedColumns.find((c) => columnName(c) === 'user_credentials.totp_secret_enc');
       expect(totp?.context(['u-9'])).toEqual(totpFieldContext('u-9'));
+      const chunk = encryptedColumns.find((c) => columnName(c) === 'document_chunks.text_enc');
+      expect(chunk?.context(['doc-1:0'])).toEqual(documentChunkContext('doc-1:0'));
     });
 
     it('figure: 100% of ciphertexts moved to another row or another column fail to decrypt', async () => {
@@ -240,7 +251,7 @@ export function describeRotationSuite(name: string, open: () => Promise<Rotation
 
     it('a new data key takes new writes; re-encryption moves every old value to it, once', async () => {
       const rotated = await rotateDataKeys(crypto, keyStore);
-      expect(Object.keys(rotated).sort()).toEqual(['access', 'audit-signing', 'credentials', 'review', 'vault']);
+      expect(Object.keys(rotated).sort()).toEqual(['access', 'audit-signing', 'credentials', 'documents', 'review', 'vault']);
       const stale = await keyStatus({ db, kms, keyStore });
       expect(stale.columns.reduce((n, c) => n + c.stale, 0)).toBe(cells.length);
       const fresh = await crypto.encrypt('new', { table: 't', column: 'c', rowId: 'r' }, 'vault');

@@ -51,7 +51,7 @@ const rowContext =
 /**
  * Every encrypted column phigate has today, with the contexts its repositories use
  * (`token-vault-repo.ts`, `care-team-repo.ts`, `break-glass-repo.ts`, `auth/login.ts`,
- * `audit/checkpoints.ts`, `review-repo.ts`). `access_incidents.note_enc` is not listed: nothing writes it yet.
+ * `audit/checkpoints.ts`, `review-repo.ts`, `document-repo.ts`). `access_incidents.note_enc` is not listed: nothing writes it yet.
  */
 export const encryptedColumns: readonly EncryptedColumn[] = [
   {
@@ -73,6 +73,7 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'review_items', column: 'edited_enc', key: ['id'], context: rowContext('review_items', 'edited'), dataClass: 'review' },
   { table: 'review_items', column: 'reason_enc', key: ['id'], context: rowContext('review_items', 'reason'), dataClass: 'review' },
   { table: 'review_items', column: 'provenance_enc', key: ['id'], context: rowContext('review_items', 'provenance'), dataClass: 'review' },
+  { table: 'document_chunks', column: 'text_enc', key: ['id'], context: rowContext('document_chunks', 'text'), dataClass: 'documents' },
 ];
 
 /** `table.column`, the name progress, cursors and status use. */

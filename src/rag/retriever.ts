@@ -5,6 +5,7 @@
  * sensitivity labels the use case allows and a unit the caller may see, are ever ranked, and at
  * most `k` come back.
  */
+import type { AuditEvent } from '../audit/record.js';
 import type { SensitiveCategory } from '../registry/use-case-spec.js';
 
 export interface RetrievalScope {
@@ -29,6 +30,36 @@ export interface RetrievedChunk {
   readonly label?: string;
 }
 
+/**
+ * Who is retrieving, for the audit record the retriever writes (ids and codes only). The request
+ * road passes what its authorize step established; see `retrievalCallerOf` in
+ * gateway/routes/retrieve.ts.
+ */
+export interface RetrievalCaller {
+  /** The request this retrieval belongs to (joins the record to the request's trail). */
+  readonly requestId: string;
+  readonly actor?: AuditEvent['actor'];
+  readonly onBehalfOf?: AuditEvent['onBehalfOf'];
+  readonly purpose?: string | undefined;
+  readonly useCase?: string | undefined;
+  /** care_team, unit, break_glass. */
+  readonly accessBasis?: string | undefined;
+  readonly breakGlassSessionId?: string | undefined;
+  readonly client?: AuditEvent['client'];
+}
+
+export interface RetrieveOptions {
+  readonly signal?: AbortSignal;
+  /** Recorded in the `retrieval.query` audit event; without it the event names no actor. */
+  readonly caller?: RetrievalCaller;
+}
+
 export interface Retriever {
-  retrieve(query: string, scope: RetrievalScope, options?: { readonly signal?: AbortSignal }): Promise<readonly RetrievedChunk[]>;
+  /**
+   * The best chunks for `query` inside `scope`, best first, at most `scope.k`. Writes one
+   * `retrieval.query` audit event (document and chunk ids, counts; never text) and returns only
+   * once it is durable. Refuses with `invalid_request` for a bad query or scope, and with
+   * `audit_unavailable` when the record cannot be written (then nothing is returned).
+   */
+  retrieve(query: string, scope: RetrievalScope, options?: RetrieveOptions): Promise<readonly RetrievedChunk[]>;
 }

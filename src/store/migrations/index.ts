@@ -14,6 +14,7 @@ import { migration0007AuditOps } from './0007-audit-ops.js';
 import { migration0008Vendors } from './0008-vendors.js';
 import { migration0011Review } from './0011-review.js';
 import { migration0009UseCases } from './0009-use-cases.js';
+import { migration0010Documents } from './0010-documents.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-init': migration0001Init,
@@ -25,4 +26,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0008-vendors': migration0008Vendors,
   '0011-review': migration0011Review,
   '0009-use-cases': migration0009UseCases,
+  '0010-documents': migration0010Documents,
 };

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The document services over a real database for tests: migrations, the production field crypto
+ * over an in-memory KMS, the real de-identification engine, the index of the database's dialect,
+ * the echo provider for embeddings (deterministic vectors, reached through the egress door) and a
+ * memory audit sink whose records the test can read.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import { createMemoryAuditSink, type MemoryAuditSink } from '../../audit/testing/memory-sink.js';
+import { createAuditWriter, type AuditWriter } from '../../audit/writer.js';
+import { configSchema } from '../../config/schema.js';
+import { createFieldCrypto, type EnvelopeFieldCrypto } from '../../crypto/envelope.js';
+import { createMemoryKms } from '../../crypto/testing/memory-kms.js';
+import { createDeidEngine, type DeidEngine } from '../../deid/detect.js';
+import { createDeidentifier, type Deidentifier } from '../../deid/deidentify.js';
+import { createProviders } from '../../providers/registry.js';
+import { createEndpointDirectory } from '../../registry/endpoints.js';
+import { createMemoryRegistry } from '../../registry/testing/memory-registry.js';
+import { migrateToLatest } from '../../store/migrate.js';
+import { createDataKeyRepo } from '../../store/repos/data-key-repo.js';
+import type { Database } from '../../store/schema.js';
+import { createDocumentServices, type DocumentServices } from '../runtime.js';
+
+let engine: DeidEngine | undefined;
+
+/** One detection engine per test process (building it takes a few hundred milliseconds). */
+export function sharedDeidEngine(): DeidEngine {
+  return (engine ??= createDeidEngine({ language: 'en' }));
+}
+
+export interface RagHarness extends DocumentServices {
+  readonly db: Kysely<Database>;
+  readonly fieldCrypto: EnvelopeFieldCrypto;
+  readonly deidentifier: Deidentifier;
+  readonly sink: MemoryAuditSink;
+  readonly audit: AuditWriter;
+  readonly keyedHash: (value: string, purpose: string) => string;
+  close(): Promise<void>;
+}
+
+export interface RagHarnessOptions {
+  /** A migrated or empty database; the harness migrates it. */
+  readonly db: Kysely<Database>;
+  /** Embed with the echo provider (`embed` model, 256 dimensions). Default true. */
+  readonly embeddings?: boolean;
+  /** Extra `rag` configuration. */
+  readonly rag?: Record<string, unknown>;
+  /** Extra endpoints (zod input form) besides the echo embedding endpoint. */
+  readonly endpoints?: readonly Record<string, unknown>[];
+  readonly embeddingModel?: string;
+  readonly now?: () => number;
+  readonly postgresVector?: 'auto' | 'exact';
+}
+
+export async function createRagHarness(options: RagHarnessOptions): Promise<RagHarness> {
+  const { db } = options;
+  await migrateToLatest(db);
+  const embeddings = options.embeddings ?? true;
+  const config = configSchema.parse({
+    endpoints: [{ id: 'echo-embed', kind: 'echo', models: [{ name: 'embed', capabilities: ['embeddings'] }] }, ...(options.endpoints ?? [])],
+    rag: {
+      ...(embeddings ? { embeddingModel: options.embeddingModel ?? 'embed' } : {}),
+      ...(options.postgresVector === undefined ? {} : { postgresVector: options.postgresVector }),
+      ...options.rag,
+    },
+  });
+  const providers = createProviders(config.endpoints, { baseDir: '/tmp', env: {} });
+  const endpoints = createEndpointDirectory(config.endpoints, providers);
+  const fieldCrypto = await createFieldCrypto({ kms: createMemoryKms(), keyStore: createDataKeyRepo(db) });
+  const deidentifier = createDeidentifier({ detector: sharedDeidEngine() });
+  const sink = createMemoryAuditSink();
+  const audit = await createAuditWriter({ sink, writeTimeoutMs: 2000 });
+  const keyedHash = (value: string, purpose: string): string => fieldCrypto.blindIndex(value, purpose);
+  const clock = { now: options.now ?? Date.now };
+  const services = await createDocumentServices({
+    config,
+    store: { db, fieldCrypto },
+    endpoints,
+    registry: createMemoryRegistry(),
+    deidentifier,
+    audit,
+    clock,
+    keyedHash,
+    instanceId: 'test',
+    logger: { info: () => undefined, warn: () => undefined },
+  });
+  return {
+    ...services,
+    db,
+    fieldCrypto,
+    deidentifier,
+    sink,
+    audit,
+    keyedHash,
+    async close() {
+      await audit.drain();
+      await Promise.all([...providers.values()].map((p) => p.close()));
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * PGlite with the pgvector extension behind Kysely's PostgresDialect, one schema per database
+ * (the same shim as store/testing/pglite.ts, with the extension loaded).
+ */
+export interface PgliteVectorServer {
+  createDb(): Promise<Kysely<Database>>;
+  close(): Promise<void>;
+}
+
+export function createPgliteVectorServer(): PgliteVectorServer {
+  let pglite: PGlite | undefined;
+  const instance = (): PGlite => (pglite ??= new PGlite({ extensions: { vector } }));
+  let queue: Promise<void> = Promise.resolve();
+  let counter = 0;
+  const lock = async (): Promise<() => void> => {
+    let release!: () => void;
+    const previous = queue;
+    queue = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    return release;
+  };
+  return {
+    async createDb() {
+      counter += 1;
+      const schema = `rag_${process.pid}_${counter}`;
+      const release = await lock();
+      try {
+        // The extension lives in public, so every schema's search path can see its types.
+        await instance().exec(`create extension if not exists vector schema public; create schema ${schema}`);
+      } finally {
+        release();
+      }
+      const pool: PostgresPool = {
+        async connect(): Promise<PostgresPoolClient> {
+          const releaseLock = await lock();
+          try {
+            await instance().exec(`set search_path to ${schema}, public`);
+          } catch (err) {
+            releaseLock();
+            throw err;
+          }
+          const client = {
+            async query<R>(sqlText: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+              const result = await instance().query<R>(sqlText, [...parameters]);
+              const tag = (result as { command?: string }).command ?? /^\s*(\w+)/.exec(sqlText)?.[1] ?? 'SELECT';
+              return { command: tag.toUpperCase() as PostgresQueryResult<R>['command'], rowCount: result.affectedRows ?? result.rows.length, rows: result.rows };
+            },
+            release() {
+              releaseLock();
+            },
+          };
+          return client as PostgresPoolClient;
+        },
+        async end() {
+          const releaseLock = await lock();
+          try {
+            await instance().exec(`drop schema ${schema} cascade`);
+          } finally {
+            releaseLock();
+          }
+        },
+      };
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    },
+    async close() {
+      await queue;
+      await pglite?.close();
+      pglite = undefined;
+    },
+  };
+}
