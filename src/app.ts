@@ -13,6 +13,8 @@ import type { GatewayDeps } from './gateway/pipeline/context.js';
 import { registerAnthropicRoutes } from './gateway/routes/anthropic.js';
 import { registerDeidRoutes } from './gateway/routes/deid.js';
 import { registerAccessRoutes } from './console/access-routes.js';
+import { registerReviewAdminRoutes } from './console/review-routes.js';
+import { registerReviewRoutes } from './gateway/routes/review.js';
 import { registerVendorRoutes } from './console/vendor-routes.js';
 import { registerUseCaseRoutes } from './console/use-case-routes.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
@@ -65,6 +67,8 @@ export function buildApp(deps: AppDeps): App {
   registerAuthRoutes(app, deps);
   registerDownstreamRoute(app, deps);
   registerAccessRoutes(app, deps);
+  registerReviewRoutes(app, deps);
+  registerReviewAdminRoutes(app, deps);
   registerVendorRoutes(app, deps);
   registerUseCaseRoutes(app, deps);
 

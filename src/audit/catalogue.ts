@@ -10,6 +10,7 @@
  */
 import { accessAuditEventTypes } from '../access/audit.js';
 import { adminEventTypes } from '../auth/admin.js';
+import { reviewAuditEventTypes } from '../review/audit.js';
 import { vendorEventTypes } from '../registry/vendors.js';
 import { screeningAuditEventTypes } from '../screening/audit.js';
 import { contextAuditEventTypes } from '../fhir/context-audit.js';
@@ -87,6 +88,16 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [accessAuditEventTypes.breakGlassStart]: { description: 'Break-glass session started, with reason (encrypted) and alert', pattern: 'create' },
   [accessAuditEventTypes.breakGlassEnd]: { description: 'Break-glass session ended', pattern: 'delete' },
   [accessAuditEventTypes.breakGlassReview]: { description: 'Break-glass session reviewed (justified or misuse)', pattern: 'update' },
+  [reviewAuditEventTypes.create]: { description: 'A treatment-affecting answer was held (encrypted) for clinical review instead of being released; keyed hash of the answer', pattern: 'create' },
+  [reviewAuditEventTypes.claim]: { description: 'A reviewer claimed a held answer (a time-boxed lease), or tried to', pattern: 'update' },
+  [reviewAuditEventTypes.unclaim]: { description: 'A reviewer gave a claim back; the answer is queued again', pattern: 'update' },
+  [reviewAuditEventTypes.approve]: { description: 'A reviewer approved a held answer; it is released as the model wrote it; Provenance recorded', pattern: 'update' },
+  [reviewAuditEventTypes.edit]: { description: 'A reviewer approved a held answer with edits; both versions kept encrypted; Provenance recorded', pattern: 'update' },
+  [reviewAuditEventTypes.reject]: { description: 'A reviewer rejected a held answer, with a reason (encrypted); it is never released; Provenance recorded', pattern: 'update' },
+  [reviewAuditEventTypes.list]: { description: 'A reviewer listed the review queue', pattern: 'query' },
+  [reviewAuditEventTypes.read]: { description: 'A reviewer opened a held answer: PHI shown to a person', pattern: 'read' },
+  [reviewAuditEventTypes.fetch]: { description: 'The requester fetched a reviewed answer (or its pending state): PHI shown to a person', pattern: 'read' },
+  [reviewAuditEventTypes.provenance]: { description: 'The FHIR Provenance of a review decision was read', pattern: 'read' },
   [auditToolEventTypes.downstream]: { description: 'The application reported what was done with an answer: accepted into the chart, order placed, message sent, discarded', pattern: 'create' },
   [auditToolEventTypes.reportDownstream]: { description: 'The HTTP call that reported a downstream action, accepted or refused', pattern: 'create' },
   [auditToolEventTypes.alert]: { description: 'An anomaly scan raised an alert', pattern: 'alert' },
@@ -179,6 +190,16 @@ export const routeCatalogue: Readonly<Record<string, RouteAudit>> = {
   'GET /admin/api/access/break-glass': { events: ['breakglass.list'] },
   'POST /admin/api/access/break-glass/:id/review': { events: [accessAuditEventTypes.breakGlassReview] },
   'GET /admin/api/access/incidents': { events: ['incident.list'] },
+  'GET /v1/reviews/:id': { events: [reviewAuditEventTypes.fetch] },
+  'GET /admin/api/reviews': { events: [reviewAuditEventTypes.list] },
+  'POST /admin/api/reviews/claim': { events: [reviewAuditEventTypes.claim] },
+  'GET /admin/api/reviews/:id': { events: [reviewAuditEventTypes.read] },
+  'POST /admin/api/reviews/:id/claim': { events: [reviewAuditEventTypes.claim] },
+  'POST /admin/api/reviews/:id/unclaim': { events: [reviewAuditEventTypes.unclaim] },
+  'POST /admin/api/reviews/:id/approve': { events: [reviewAuditEventTypes.approve] },
+  'POST /admin/api/reviews/:id/edit': { events: [reviewAuditEventTypes.edit] },
+  'POST /admin/api/reviews/:id/reject': { events: [reviewAuditEventTypes.reject] },
+  'GET /admin/api/reviews/:id/provenance': { events: [reviewAuditEventTypes.provenance] },
   'GET /admin/api/vendors': { events: [vendorEventTypes.list] },
   'GET /admin/api/vendors/expiring': { events: [vendorEventTypes.expiringList] },
   'GET /admin/api/vendors/:id': { events: [vendorEventTypes.read] },

@@ -6,6 +6,7 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditToolCommands } from './commands/audit-export.js';
 import { registerBreakGlassCommand } from './commands/breakglass.js';
 import { registerCareTeamCommand } from './commands/careteam.js';
+import { registerReviewCommand } from './commands/review.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
 import { registerInitCommand } from './commands/init.js';
@@ -43,6 +44,7 @@ Examples:
   registerKmsCommand(program);
   registerCareTeamCommand(program);
   registerBreakGlassCommand(program);
+  registerReviewCommand(program);
   registerVendorsCommand(program);
   return program;
 }

@@ -4,7 +4,7 @@
  * it can be checked against the threat model:
  *
  *   authenticate → parse → authorize → gather context → screen → protect → egress → provider
- *   → filter output → re-identify → audit
+ *   → filter output → re-identify → clinical safeguards (label, or hold for review) → audit
  *
  * Ordering rules worth keeping in view: the disclosure record is made durable inside the
  * provider step before each vendor call; the closing audit record is written for every
@@ -24,11 +24,12 @@ import { gatherContext } from './gather-context.js';
 import { protect } from './protect.js';
 import { reidentify } from './reidentify.js';
 import { screen } from './screen.js';
+import { clinicalSafeguards } from './clinical-safeguards.js';
 import { chargeUsage } from '../../limits/charge-usage.js';
 
 /** The steps for a surface; `parse` turns the surface's body into the canonical request. */
 export function buildPipeline(parse: PipelineStep): readonly PipelineStep[] {
-  return [authenticate, parse, authorize, gatherContext, screen, protect, egress, callProvider, filterOutput, reidentify, chargeUsage];
+  return [authenticate, parse, authorize, gatherContext, screen, protect, egress, callProvider, filterOutput, reidentify, clinicalSafeguards, chargeUsage];
 }
 
 /**
