@@ -23,6 +23,8 @@ import { createAuthServices } from './auth/runtime.js';
 import { loadConfig } from './config/load.js';
 import type { PhigateConfig } from './config/schema.js';
 import { createKms } from './crypto/kms/index.js';
+import { resolveSecret } from './config/secrets.js';
+import { createFhirContextSource } from './fhir/context.js';
 import { createSelfSignedCertificate, loadTlsMaterial } from './http/tls.js';
 import { systemClock } from './kernel/clock.js';
 import { configFileName } from './kernel/home.js';
@@ -155,6 +157,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ? loadTlsMaterial(inHome(options.home, config.server.tls.certFile), inHome(options.home, config.server.tls.keyFile))
     : undefined;
   const providers = createProviders(config.endpoints, { baseDir: options.home, env, proxyUrl: config.egress.proxyUrl });
+  // The EHR's FHIR server for minimum-necessary context; its signing key reference is resolved here, so a bad one fails at boot.
+  const fhirContext = config.fhir === undefined ? undefined : createFhirContextSource(config.fhir, { fetch: globalThis.fetch, clock: systemClock, secret: (ref) => resolveSecret(ref, options.home, env) });
   const kms = await createKms(config.kms, { baseDir: options.home, env });
   const store = await openStore({
     url: config.store.url,
@@ -228,6 +232,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     instanceId,
     deid: { deidentifier, vault },
     store,
+    ...(fhirContext === undefined ? {} : { fhirContext }),
     isReady: async () => {
       if (shuttingDown) return false;
       await store.users.findById('readiness-probe');
