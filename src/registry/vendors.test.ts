@@ -5,7 +5,7 @@ import { isGatewayError } from '../kernel/errors.js';
 import { createVendorFixture, type VendorFixture } from './testing/vendor-fixture.js';
 import { catalogueVendors } from './vendor-catalogue.js';
 import { baaCoverage } from './baa.js';
-import { expiringBaas, regionWithin, vendorEventTypes } from './vendors.js';
+import { expiringBaas, vendorEventTypes } from './vendors.js';
 
 let f: VendorFixture;
 const sha = 'AB'.repeat(32);
@@ -237,15 +237,15 @@ describe('views', () => {
     const view = await f.vendors.coverage(f.as('cmio'), 'openai');
     const api = view.services.find((s) => s.serviceId === 'api-enterprise');
     expect(api?.coverage).toEqual({ covered: true, reason: 'covered', daysToExpiry: 336 });
-    expect(api?.endpoints.map((e) => [e.id, e.region, e.residency, e.baseUrl, e.models])).toEqual([
-      ['oai-us', 'us-east-1', 'inside', 'https://api.openai.com/v1', ['gpt-4o']],
-      ['oai-eu', 'eu-west-1', 'outside', 'https://api.openai.com/v1', ['gpt-4o-eu']],
-      ['oai-noregion', undefined, 'unknown', 'https://api.openai.com/v1', ['gpt-x']],
+    expect(api?.endpoints.map((e) => [e.id, e.region, e.residency, e.clearance.reason, e.baseUrl, e.models])).toEqual([
+      ['oai-us', 'us-east-1', 'inside', 'covered', 'https://api.openai.com/v1', ['gpt-4o']],
+      ['oai-eu', 'eu-west-1', 'outside', 'region_outside_residency', 'https://api.openai.com/v1', ['gpt-4o-eu']],
+      ['oai-noregion', undefined, 'unknown', 'region_outside_residency', 'https://api.openai.com/v1', ['gpt-x']],
     ]);
     expect(view.services.find((s) => s.serviceId === 'chatgpt-consumer')?.coverage.reason).toBe('never_eligible');
-    expect(view.unmatchedEndpoints.map((e) => [e.id, e.service])).toEqual([['oai-typo', 'api-entreprise']]);
+    expect(view.unmatchedEndpoints.map((e) => [e.id, e.service, e.clearance.reason])).toEqual([['oai-typo', 'api-entreprise', 'unknown_service']]);
     const amazon = await f.vendors.coverage(f.admin, 'amazon');
-    expect(amazon.services[0]?.endpoints[0]).toMatchObject({ id: 'bedrock-1', baseUrl: 'https://bedrock-runtime.us-west-2.amazonaws.com', region: 'us-west-2', residency: 'unrestricted', selfHosted: false });
+    expect(amazon.services[0]?.endpoints[0]).toMatchObject({ id: 'bedrock-1', baseUrl: 'https://bedrock-runtime.us-west-2.amazonaws.com', region: 'us-west-2', residency: 'unrestricted', selfHosted: false, clearance: { cleared: false, reason: 'baa_not_signed' } });
     expect(amazon.services[0]?.coverage.reason).toBe('baa_not_signed');
   });
 
@@ -273,16 +273,5 @@ describe('views', () => {
       ['denied', 'refused', 403, 'permission_denied', 'openai'],
       ['denied', 'refused', 500, 'internal_error', undefined],
     ]);
-  });
-});
-
-describe('regionWithin', () => {
-  it('matches a region or a sub-region of a residency entry, nothing looser', () => {
-    expect(regionWithin('us-east-1', ['us'])).toBe(true);
-    expect(regionWithin('us', ['us'])).toBe(true);
-    expect(regionWithin('usgov-east-1', ['us'])).toBe(false);
-    expect(regionWithin('eastus', ['us'])).toBe(false);
-    expect(regionWithin('eastus', ['eastus', 'westus'])).toBe(true);
-    expect(regionWithin('us-east-1', [])).toBe(false);
   });
 });

@@ -37,6 +37,7 @@ import { uuidv7 } from '../kernel/ids.js';
 import { createVendorRepo, type VendorRecord, type VendorRepo } from '../store/repos/vendor-repo.js';
 import type { Database } from '../store/schema.js';
 import { baaCoverage, dayStart, type Coverage } from './baa.js';
+import { clearanceFrom, endpointRegionOf, regionWithin, type Clearance } from './endpoints.js';
 import { catalogueVendor, ensureCatalogue } from './vendor-catalogue.js';
 import { isoDay, serviceId, subprocessorSchema, vendorIdPattern, vendorSchema, type BaaRecord, type Subprocessor, type Vendor } from './vendor-spec.js';
 
@@ -134,6 +135,8 @@ export interface EndpointView {
   readonly selfHosted: boolean;
   /** Whether the endpoint's region is inside the BAA's data residency (`unrestricted` when the BAA names none, `unknown` when the endpoint names no region). */
   readonly residency: 'inside' | 'outside' | 'unrestricted' | 'unknown';
+  /** Whether raw or pseudonymised PHI may go to this endpoint now, and why (the routing decision's rule). */
+  readonly clearance: Clearance;
 }
 
 export interface ServiceCoverageView {
@@ -182,14 +185,6 @@ export function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
-/**
- * Whether an endpoint region lies inside a BAA's residency list: equal to an entry, or an entry
- * followed by `-` (`us` holds `us-east-1`). Region names are the vendor's own; anything else is outside.
- */
-export function regionWithin(region: string, residency: readonly string[]): boolean {
-  return residency.some((allowed) => region === allowed || region.startsWith(`${allowed}-`));
-}
-
 /** Signed BAAs (vendors' and subprocessors') whose expiry day ends within `days` days of `now`, soonest first. */
 export function expiringBaas(vendors: readonly Vendor[], days: number, now: number): readonly ExpiringBaa[] {
   const out: ExpiringBaa[] = [];
@@ -205,11 +200,6 @@ export function expiringBaas(vendors: readonly Vendor[], days: number, now: numb
     }
   }
   return out.sort((a, b) => a.daysToExpiry - b.daysToExpiry || a.vendorId.localeCompare(b.vendorId));
-}
-
-/** Where an endpoint processes data: its `region`, or a Vertex endpoint's location. */
-export function endpointRegion(endpoint: EndpointConfig): string | undefined {
-  return endpoint.region ?? (endpoint.kind === 'vertex' ? endpoint.location : undefined);
 }
 
 /** The base URL an endpoint calls, with the providers' defaults for Bedrock and Vertex; none for echo. */
@@ -229,9 +219,11 @@ export function endpointBaseUrl(endpoint: EndpointConfig): string | undefined {
   }
 }
 
-function endpointView(endpoint: EndpointConfig, baa: BaaRecord): EndpointView {
-  const region = endpointRegion(endpoint);
-  const residency = baa.dataResidency.length === 0 ? 'unrestricted' : region === undefined ? 'unknown' : regionWithin(region, baa.dataResidency) ? 'inside' : 'outside';
+function endpointView(endpoint: EndpointConfig, vendor: Vendor, now: number): EndpointView {
+  const region = endpointRegionOf(endpoint);
+  const { dataResidency } = vendor.baa;
+  const residency = dataResidency.length === 0 ? 'unrestricted' : region === undefined ? 'unknown' : regionWithin(region, dataResidency) ? 'inside' : 'outside';
+  const coverage = endpoint.service === undefined ? undefined : baaCoverage(vendor, endpoint.service, now);
   return {
     id: endpoint.id,
     kind: endpoint.kind,
@@ -240,6 +232,8 @@ function endpointView(endpoint: EndpointConfig, baa: BaaRecord): EndpointView {
     models: endpoint.models.map((m) => m.name),
     selfHosted: endpoint.selfHosted,
     residency,
+    // The routing decision's own rule (registry/endpoints.ts), so the view shows what is enforced.
+    clearance: clearanceFrom(endpoint.selfHosted, coverage, region, dataResidency),
   };
 }
 
@@ -260,11 +254,11 @@ export function toCoverageView(record: VendorRecord, endpoints: readonly Endpoin
       eligibility: service.eligibility,
       notes: service.notes,
       coverage: baaCoverage(vendor, service.id, now),
-      endpoints: mine.filter((endpoint) => endpoint.service === service.id).map((endpoint) => endpointView(endpoint, vendor.baa)),
+      endpoints: mine.filter((endpoint) => endpoint.service === service.id).map((endpoint) => endpointView(endpoint, vendor, now)),
     })),
     unmatchedEndpoints: mine
       .filter((endpoint) => endpoint.service === undefined || !serviceIds.has(endpoint.service))
-      .map((endpoint) => ({ ...endpointView(endpoint, vendor.baa), service: endpoint.service })),
+      .map((endpoint) => ({ ...endpointView(endpoint, vendor, now), service: endpoint.service })),
   };
 }
 

@@ -171,7 +171,7 @@ export function formatCoverageView(view: VendorCoverageView): string {
         s.eligibility,
         s.coverage.reason,
         s.coverage.daysToExpiry === undefined ? '' : String(s.coverage.daysToExpiry),
-        s.endpoints.map((e) => `${e.id}${e.region ? `@${e.region}` : ''}${e.residency === 'outside' ? '(outside residency)' : ''}`).join(' '),
+        s.endpoints.map((e) => `${e.id}${e.region ? `@${e.region}` : ''}${e.clearance.cleared ? '' : ` (${e.clearance.reason})`}`).join(' '),
       ]),
     ),
   ];
