@@ -6,6 +6,8 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditToolCommands } from './commands/audit-export.js';
 import { registerBreakGlassCommand } from './commands/breakglass.js';
 import { registerCareTeamCommand } from './commands/careteam.js';
+import { registerRegistryCommand } from './commands/registry.js';
+import { registerUseCasesCommand } from './commands/usecases.js';
 import { registerReviewCommand } from './commands/review.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDeidCommand } from './commands/deid.js';
@@ -22,6 +24,8 @@ export function createProgram(): Command {
     .description('A self-hosted PHI gateway for AI in healthcare: an OpenAI-compatible door that authenticates, de-identifies, enforces BAAs and audits every disclosure.')
     .version('0.1.0')
     .showHelpAfterError()
+    // Options after a subcommand belong to it, so `usecases approve --version 2` is not the program's --version.
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       `
@@ -46,6 +50,8 @@ Examples:
   registerBreakGlassCommand(program);
   registerReviewCommand(program);
   registerVendorsCommand(program);
+  registerUseCasesCommand(program);
+  registerRegistryCommand(program);
   return program;
 }
 
