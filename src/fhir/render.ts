@@ -32,6 +32,12 @@ export interface RenderInput {
   readonly chunks: readonly RenderChunk[];
 }
 
+/** The line that opens the FHIR block; the screening step finds the block by it. */
+export const fhirBlockHeader = 'Patient record (FHIR):';
+
+/** The line that opens the notes block; each chunk follows a `[n]` or `[n] label` line. */
+export const notesBlockHeader = 'Notes (retrieved excerpts, best first):';
+
 /** The placeholder a prompt template names the context with. */
 export const contextPlaceholder = '{{context}}';
 
@@ -184,7 +190,7 @@ export function renderContext(input: RenderInput): string {
   const blocks: string[] = [];
   const sections = input.sections.filter((s) => s.resources.length > 0);
   if (sections.length > 0) {
-    const lines = ['Patient record (FHIR):'];
+    const lines = [fhirBlockHeader];
     for (const section of sections) {
       lines.push(`${section.resourceType} (${section.resources.length}):`);
       for (const resource of section.resources) lines.push(renderResource(resource, section.elements));
@@ -192,7 +198,7 @@ export function renderContext(input: RenderInput): string {
     blocks.push(lines.join('\n'));
   }
   if (input.chunks.length > 0) {
-    const lines = ['Notes (retrieved excerpts, best first):'];
+    const lines = [notesBlockHeader];
     input.chunks.forEach((chunk, index) => {
       lines.push(`[${index + 1}]${chunk.label === undefined ? '' : ` ${chunk.label}`}`);
       lines.push(chunk.text.trim());
