@@ -8,10 +8,12 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAiServer } from '../../src/providers/testing/fake-openai-server.js';
 import type { FakeVendorServer } from '../../src/providers/testing/fake-server.js';
+import { startEgressProxy, type EgressProxy } from '../support/egress-proxy.js';
 import { startTestGateway, trustingFetch, type TestGateway } from '../support/gateway.js';
 
 let upstream: FakeVendorServer;
 let backup: FakeVendorServer;
+let proxy: EgressProxy;
 let gw: TestGateway;
 let openai: OpenAI;
 let anthropic: Anthropic;
@@ -19,7 +21,10 @@ let anthropic: Anthropic;
 beforeAll(async () => {
   upstream = await startFakeOpenAiServer({ apiKey: 'upstream-key' });
   backup = await startFakeOpenAiServer({ apiKey: 'upstream-key' });
+  // Vendor traffic goes through a recording egress proxy, as in a hospital network.
+  proxy = await startEgressProxy();
   gw = await startTestGateway({
+    egressProxyUrl: proxy.url,
     env: { UPSTREAM_KEY: 'upstream-key' },
     config: {
       endpoints: [
@@ -49,6 +54,7 @@ afterAll(async () => {
   await gw?.close();
   await upstream?.close();
   await backup?.close();
+  await proxy?.close();
 });
 
 async function auditRows(requestId: string) {
@@ -214,5 +220,14 @@ describe('/v1/deid and /v1/reid', () => {
     expect((await post('/deid', { text: 1 })).body).toMatchObject({ error: { code: 'invalid_request' } });
     expect((await post('/reid', { text: 'x' })).body).toMatchObject({ error: { code: 'invalid_request' } });
     expect((await post('/deid', { text: 'x' }, 'wrong')).status).toBe(401);
+  });
+});
+
+describe('egress proxy', () => {
+  it('carried every request the local vendors received', () => {
+    const destinations = new Set(proxy.records.map((r) => r.destination));
+    expect([...destinations].sort()).toEqual([new URL(upstream.url).host, new URL(backup.url).host].sort());
+    expect(proxy.records.length).toBe(upstream.requests.length + backup.requests.length);
+    expect(proxy.records.length).toBeGreaterThan(5);
   });
 });

@@ -28,6 +28,8 @@ export interface TestGatewayOptions {
   /** Merged over the generated configuration (top-level keys replace). */
   readonly config?: Record<string, unknown>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Sends every vendor connection through this forward proxy (`egress.proxyUrl`), e.g. `startEgressProxy().url`. */
+  readonly egressProxyUrl?: string;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -36,7 +38,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const file = join(home, 'phigate.yaml');
   const config = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const server = config.server as Record<string, unknown>;
-  writeFileSync(file, stringify({ ...config, server: { ...server, port: 0 }, ...options.config }));
+  const egress = options.egressProxyUrl === undefined ? {} : { egress: { proxyUrl: options.egressProxyUrl } };
+  writeFileSync(file, stringify({ ...config, server: { ...server, port: 0 }, ...egress, ...options.config }));
   const logFile = join(home, 'phigate.log');
   const logger = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });
   const gateway = await startGateway({ home, env: options.env ?? {}, logger });

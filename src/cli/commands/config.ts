@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { loadConfig } from '../../config/load.js';
 import { configSchema, type PhigateConfig } from '../../config/schema.js';
 import { resolveHome } from '../../kernel/home.js';
+import { endpointRegionOf } from '../../registry/endpoints.js';
 import { homeOption } from '../options.js';
 
 /**
@@ -19,7 +20,7 @@ export function configWarnings(config: PhigateConfig): string[] {
     if (endpoint.selfHosted) continue;
     if (endpoint.vendor === undefined || endpoint.service === undefined) {
       warnings.push(`endpoint ${endpoint.id} names no vendor/service: no BAA can cover it, so it receives only de-identified payloads (set vendor and service, or selfHosted: true)`);
-    } else if (endpoint.region === undefined) {
+    } else if (endpointRegionOf(endpoint) === undefined) {
       warnings.push(`endpoint ${endpoint.id} names no region: a BAA that restricts data residency will not cover it`);
     }
   }
