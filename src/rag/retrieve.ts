@@ -76,7 +76,8 @@ export function createRetriever(deps: RetrieverDeps): Retriever {
       const caller = options.caller;
       const now = (): number => deps.clock.now();
       const patientHash = typeof scope.patient === 'string' ? deps.keyedHash(scope.patient, 'audit-patient') : undefined;
-      const facts: Record<string, string | number | boolean | undefined> = { k: scope.k };
+      // Audit records hold integers only (canonical JSON): a malformed k is recorded as absent.
+      const facts: Record<string, string | number | boolean | undefined> = { k: Number.isSafeInteger(scope.k) ? scope.k : undefined };
       let endpointId: string | undefined;
       let chunks: RetrievedChunk[] = [];
       let failure: unknown;

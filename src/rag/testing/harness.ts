@@ -52,6 +52,8 @@ export interface RagHarnessOptions {
   readonly embeddingModel?: string;
   readonly now?: () => number;
   readonly postgresVector?: 'auto' | 'exact';
+  /** Environment for secret references of extra endpoints. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function createRagHarness(options: RagHarnessOptions): Promise<RagHarness> {
@@ -66,7 +68,7 @@ export async function createRagHarness(options: RagHarnessOptions): Promise<RagH
       ...options.rag,
     },
   });
-  const providers = createProviders(config.endpoints, { baseDir: '/tmp', env: {} });
+  const providers = createProviders(config.endpoints, { baseDir: '/tmp', env: options.env ?? {} });
   const endpoints = createEndpointDirectory(config.endpoints, providers);
   const fieldCrypto = await createFieldCrypto({ kms: createMemoryKms(), keyStore: createDataKeyRepo(db) });
   const deidentifier = createDeidentifier({ detector: sharedDeidEngine() });
