@@ -260,6 +260,17 @@ describe('registry import', () => {
     expect(await createVendorRepo(db).get('acme-ai')).toBeUndefined();
   });
 
+  it('refuses vendor records the vendor service would refuse', async () => {
+    const doc = await exported();
+    const baa = (doc.vendors[0] as VendorDoc).baa;
+    baa.coveredServices = ['acme-chat', 'acme-consumer', 'acme-nothing'];
+    baa.expiryDate = '2024-01-01';
+    expect(await refusal(pac.importYaml(admin, stringify(doc)))).toEqual({
+      code: 'registry_import_invalid',
+      detail: { problems: ['vendor:acme-ai baa.coveredServices[acme-consumer]: vendor_service_not_eligible', 'vendor:acme-ai baa.coveredServices[acme-nothing]: vendor_service_unknown', 'vendor:acme-ai baa.expiryDate: baa_dates_invalid'] },
+    });
+  });
+
   it('needs admin:usecases.manage (and admin:vendors.manage for vendor changes); a dry run needs only read', async () => {
     const doc = await exported();
     (doc.vendors[0] as VendorDoc).legalName = 'Acme AI Holdings, Inc.';

@@ -12,7 +12,8 @@
  * - version specs, authors and decisions are history: an existing version's spec cannot change
  *   (add a version and point `liveVersion` at it) and recorded decisions cannot be dropped;
  * - states move only along the governance transition tables (registry/governance.ts), and a
- *   live version must pass the go-live checks;
+ *   live version must pass the go-live checks; vendor records pass the vendor service's own
+ *   checks (a BAA covers only services offered with one; expiry not before the effective date);
  * - an import that widens PHI access (registry/widening.ts) is refused unless it carries the
  *   approvals governance asks for: for a use case, the serving version's decisions satisfy the
  *   committee rules for existing, active users who hold those roles now; for a vendor's BAA, the
@@ -473,6 +474,23 @@ function planUseCase(
   };
 }
 
+/** What the vendor service would refuse in a record: BAA coverage of services the vendor does not offer a BAA for, impossible dates. */
+function vendorProblems(vendor: Vendor): ImportProblem[] {
+  const subject = `vendor:${vendor.id}`;
+  const out: ImportProblem[] = [];
+  for (const id of vendor.baa.coveredServices) {
+    const service = vendor.services.find((s) => s.id === id);
+    if (!service) out.push({ subject, path: `baa.coveredServices[${id}]`, problem: 'vendor_service_unknown' });
+    else if (service.eligibility !== 'baa_available') out.push({ subject, path: `baa.coveredServices[${id}]`, problem: 'vendor_service_not_eligible' });
+  }
+  for (const sub of vendor.subprocessors) {
+    for (const id of sub.services) if (!vendor.services.some((s) => s.id === id)) out.push({ subject, path: `subprocessors[${sub.name}].services[${id}]`, problem: 'vendor_service_unknown' });
+  }
+  const { effectiveDate, expiryDate } = vendor.baa;
+  if (effectiveDate !== undefined && expiryDate !== undefined && expiryDate < effectiveDate) out.push({ subject, path: 'baa.expiryDate', problem: 'baa_dates_invalid' });
+  return out;
+}
+
 /**
  * What importing `file` over `current` would do: the diff, the widening findings (authorised or
  * not), the problems that make it invalid, and the operations to apply. Pure.
@@ -500,6 +518,7 @@ export function planImport(file: RegistryFile, current: RegistryContents, ctx: I
       vendorOps.push({ kind: 'insert', vendor });
       counts.vendorsAdded += 1;
     }
+    problems.push(...vendorProblems(vendor));
     const findings = vendorWidening(stored?.vendor, vendor);
     if (findings.length > 0) {
       const recorder = activeUser(ctx, vendor.baa.recordedBy);
