@@ -173,3 +173,31 @@ export async function authorize(ctx: PipelineContext): Promise<void> {
   if (targets.length === 0) throw new GatewayError('model_not_found', { param: 'model' });
   ctx.targets = targets;
 }
+
+/**
+ * The authorize step of routes that read a patient's data inside the gateway and call no model
+ * (`POST /v1/retrieve`): the same header, credential-scope, use-case (live; the caller's roles and
+ * purpose allowed) and patient checks as a chat request — care team, unit or break-glass, for
+ * the asserted purpose — with a use case, a patient and a purpose all required. There is no
+ * model, so none is resolved.
+ */
+export async function authorizePatientRead(ctx: PipelineContext): Promise<void> {
+  const principal = ctx.principal;
+  if (!principal) throw new GatewayError('internal_error');
+  const headers = parseGatewayHeaders(ctx.meta.header);
+  ctx.headers = headers;
+  ctx.sensitivity = parseSensitivityHeader(ctx.meta.header(sensitivityHeader));
+  if (principal.useCases.length > 0 && headers.useCase !== undefined && !principal.useCases.includes(headers.useCase)) {
+    throw new GatewayError('permission_denied', { detail: { scope: 'use_case' } });
+  }
+  if (!headers.useCase) throw new GatewayError('use_case_required');
+  const patient = headers.patient;
+  if (patient === undefined) throw new GatewayError('invalid_request', { detail: { header: 'x-phigate-patient', expected: 'Patient/<id>' } });
+  if (!headers.purpose) throw new GatewayError('purpose_required');
+  ctx.registrySnapshot = await ctx.deps.registry.snapshot();
+  // resolveUseCase refuses an unknown or not-live use case before it looks at the model; a live
+  // one is checked against its own first model, since this request names none.
+  const live = ctx.registrySnapshot.liveUseCase(headers.useCase);
+  ctx.useCase = resolveUseCase(ctx.registrySnapshot, headers.useCase, principal, headers, live?.spec.models[0]?.name ?? '');
+  await authorizePatient(ctx, accessServiceFor(ctx.deps), principal, { ...headers, patient });
+}

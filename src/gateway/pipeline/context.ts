@@ -14,6 +14,7 @@ import type { KnownPhi, PhiCategory } from '../../deid/types.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { OutboundForm } from '../../policy/outbound.js';
 import type { Provider } from '../../providers/provider.js';
+import type { Retriever } from '../../rag/retriever.js';
 import type { ChatDelta, ChatRequest, ChatResult, EmbedRequest, EmbedResult, Usage } from '../../providers/types.js';
 import type { OpenedStore } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   readonly deid: { readonly deidentifier: Deidentifier; readonly vault: TokenVault };
   /** Vendors, BAAs and live use cases; read per request and again right before each vendor call. */
   readonly registry: RegistryView;
+  /** Patient-scoped document retrieval (rag/retrieve.ts); absent: no document index. */
+  readonly retriever?: Retriever;
 }
 
 /** Facts about the HTTP request, gathered once by the route. */
