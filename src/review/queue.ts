@@ -155,6 +155,7 @@ export const maxReasonLength = 2_000;
 
 const openStatuses: readonly ReviewStatus[] = ['queued', 'claimed'];
 const noGlass = { active: false, eligible: false } as const;
+const isDecided = (status: ReviewStatus): status is ReviewDecision => status === 'approved' || status === 'edited' || status === 'rejected';
 const decisionEvent: Record<ReviewDecision, ReviewAuditEventType> = {
   approved: reviewAuditEventTypes.approve,
   edited: reviewAuditEventTypes.edit,
@@ -211,8 +212,8 @@ export function createReviewQueue(deps: ReviewQueueDeps, options: ReviewQueueOpt
   }
 
   /**
-   * Runs one call and audits it, refusals included. Reads (`auditFirst`) are made durable in the
-   * audit log before their result is returned; changes are audited once made.
+   * Runs one call and audits it, refusals included. The record is durable before the result is
+   * returned, so a read's content is never released unaudited; a change is recorded once made.
    */
   async function audited<T>(type: ReviewAuditEventType, req: ReviewRequest, reviewId: string | undefined, body: (facts: CallFacts) => Promise<T>): Promise<T> {
     const facts: CallFacts = { ...(reviewId === undefined ? {} : { reviewId }), detail: {} };
@@ -282,7 +283,7 @@ export function createReviewQueue(deps: ReviewQueueDeps, options: ReviewQueueOpt
 
   /** Why a claimed-only call cannot go ahead, checked in the order a reviewer can act on. */
   function requireClaim(actor: ReviewActor, item: ReviewItem, at: number, version: number | undefined): void {
-    if (item.status === 'approved' || item.status === 'edited' || item.status === 'rejected') throw new GatewayError('review_already_decided');
+    if (isDecided(item.status)) throw new GatewayError('review_already_decided');
     if (item.status !== 'claimed' || item.claimedBy !== actor.userId) throw new GatewayError('review_claim_required');
     if ((item.leaseUntil ?? 0) <= at) throw new GatewayError('review_lease_expired');
     if (version !== undefined && version !== item.version) throw new GatewayError('review_version_conflict');
@@ -304,10 +305,10 @@ export function createReviewQueue(deps: ReviewQueueDeps, options: ReviewQueueOpt
         throw new GatewayError('invalid_request', { detail: { field: 'reason', expected: `1-${maxReasonLength} characters` } });
       }
       const { item, patient } = await load(id, facts);
+      // Access is checked again at the decision: a care-team assignment may have ended since the claim.
+      await requireReviewer(req.actor, item, patient);
       const at = now();
       requireClaim(req.actor, item, at, input.version);
-      // Access is checked again: a care-team assignment may have ended since the claim.
-      await requireReviewer(req.actor, item, patient);
       const content = await repo.content(id);
       if (content === undefined) throw new GatewayError('review_not_found');
       const held = parseHeld(content.answer);
@@ -431,8 +432,8 @@ export function createReviewQueue(deps: ReviewQueueDeps, options: ReviewQueueOpt
     async claim(req, id) {
       return audited(reviewAuditEventTypes.claim, req, id, async (facts) => {
         const { item, patient } = await load(id, facts);
-        if (item.status === 'approved' || item.status === 'edited' || item.status === 'rejected') throw new GatewayError('review_already_decided');
         await requireReviewer(req.actor, item, patient);
+        if (isDecided(item.status)) throw new GatewayError('review_already_decided');
         const at = now();
         const claimed = await repo.claim(id, { reviewerId: req.actor.userId, at, leaseUntil: at + leaseMs });
         if (claimed === undefined) throw new GatewayError('review_not_claimable');

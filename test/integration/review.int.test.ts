@@ -198,6 +198,39 @@ describe('a treatment-affecting answer: held, reviewed with an edit, fetched by 
     expect(report.ok).toBe(true);
   });
 
+  it('over HTTP: claim the next item, give it back, approve one and reject another; an Anthropic caller gets a Message back', async () => {
+    const anthropic = new Anthropic({ baseURL: gw.baseUrl.replace(/\/v1$/, ''), apiKey: keys['dr-ask'], fetch: trustingFetch(gw.dispatcher), maxRetries: 0 });
+    const message = await anthropic.messages.create({ model: 'echo', max_tokens: 200, messages: [{ role: 'user', content: prompt }] }, { headers: headers('titration-e2e') });
+    const text = message.content[0]?.type === 'text' ? message.content[0].text : '';
+    const anthropicId = /Review id: ([0-9a-f-]{36})/.exec(text)?.[1] ?? '';
+    expect(anthropicId).not.toBe('');
+    expect(text).not.toContain('zqxv');
+
+    const reviewer = keys['dr-review'];
+    // The stream held in the test above is the oldest open item.
+    const next = await call('/admin/api/reviews/claim', reviewer, {});
+    const streamedId = (next.body.data as { id: string }).id;
+    expect(next.body.data).toMatchObject({ status: 'claimed', claimedBy: ids['dr-review'] });
+    const mine = await call('/admin/api/reviews?mine=true', reviewer);
+    expect((mine.body.data as { id: string }[]).map((i) => i.id)).toEqual([streamedId]);
+    expect((await call(`/admin/api/reviews/${streamedId}/unclaim`, reviewer, { version: 2 })).body).toMatchObject({ status: 'queued', version: 3 });
+    expect((await call(`/admin/api/reviews/${streamedId}/claim`, reviewer, {})).body).toMatchObject({ status: 'claimed', version: 4 });
+    expect((await call(`/admin/api/reviews/${streamedId}/reject`, reviewer, { reason: 'Duplicate of an answer already reviewed.' })).body).toMatchObject({ status: 'rejected' });
+    const rejected = await call(`/v1/reviews/${streamedId}`, keys['dr-ask']);
+    expect(rejected.body).toMatchObject({ status: 'rejected', completion: null, rejection: { reason: 'Duplicate of an answer already reviewed.' } });
+
+    expect((await call(`/admin/api/reviews/${anthropicId}/claim`, reviewer, {})).status).toBe(200);
+    expect((await call(`/admin/api/reviews/${anthropicId}/approve`, reviewer, {})).body).toMatchObject({ status: 'approved' });
+    const fetched = await call(`/v1/reviews/${anthropicId}`, keys['dr-ask']);
+    const completion = fetched.body.completion as { type: string; role: string; content: { type: string; text: string }[]; phigate: PhigateAnnotation };
+    expect(completion).toMatchObject({ type: 'message', role: 'assistant' });
+    expect(completion.content[0]?.text.split('\n')[0]).toBe(clinicalLabel);
+    expect(completion.content[0]?.text).toContain('zqxv-held-answer');
+    expect(completion.phigate).toMatchObject({ label: clinicalLabel, review: { id: anthropicId, status: 'approved' } });
+    expect((await call('/admin/api/reviews?status=queued,claimed', reviewer)).body.data).toEqual([]);
+    expect((await call('/admin/api/reviews?status=bogus', reviewer)).status).toBe(400);
+  });
+
   it('keeps neither the held answer nor the edit in the database files in clear', async () => {
     await gw.gateway.store.db.selectFrom('review_items').select('id').execute();
     const files = readdirSync(gw.home).filter((name) => name.startsWith('phigate.db'));
