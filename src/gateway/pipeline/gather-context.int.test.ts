@@ -69,6 +69,7 @@ function testRetriever(chunks: readonly RetrievedChunk[] | (() => Promise<readon
     calls,
     async retrieve(query, scope, options) {
       calls.push({ query, scope, ...(options?.signal ? { signal: options.signal } : {}) });
+      expect(options?.caller).toMatchObject({ requestId: 'req-1', actor: { userId: 'doc' }, purpose: 'TREAT', useCase: 'ward-round' });
       return typeof chunks === 'function' ? chunks() : chunks;
     },
   };

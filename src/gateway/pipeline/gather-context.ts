@@ -24,7 +24,7 @@ import { contextAuditEvent, formatCounts } from '../../fhir/context-audit.js';
 import { applyTemplate, emptyContextText, renderContext, type RenderSection } from '../../fhir/render.js';
 import { GatewayError, errors, type SafeDetail } from '../../kernel/errors.js';
 import type { ChatMessage, ChatRequest } from '../../providers/types.js';
-import type { RetrievedChunk, Retriever, RetrievalScope } from '../../rag/retriever.js';
+import type { RetrievalCaller, RetrievedChunk, Retriever, RetrievalScope } from '../../rag/retriever.js';
 import type { LiveUseCase } from '../../registry/registry-view.js';
 import type { SensitiveCategory } from '../../registry/use-case-spec.js';
 import type { Citation, PipelineContext } from './context.js';
@@ -79,10 +79,26 @@ async function unitsOf(ctx: PipelineContext, patient: string): Promise<readonly 
   return [...new Set(facts.userUnits.filter((u) => u.organisation === facts.organisation).map((u) => u.unitId))].sort();
 }
 
-async function retrieve(retriever: Retriever, query: string, scope: RetrievalScope, signal: AbortSignal): Promise<readonly RetrievedChunk[]> {
+/** Who is retrieving, for the retriever's own audit record (ids and codes only). */
+function callerOf(ctx: PipelineContext): RetrievalCaller {
+  const { principal, headers, meta } = ctx;
+  const access = requestAccessOf(ctx);
+  return {
+    requestId: meta.requestId,
+    actor: principal && { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId },
+    onBehalfOf: principal?.onBehalfOf && { userId: principal.onBehalfOf.userId, proof: principal.onBehalfOf.proof },
+    purpose: headers?.purpose,
+    useCase: headers?.useCase,
+    accessBasis: access?.basis,
+    breakGlassSessionId: access?.breakGlassSessionId,
+    client: { ip: meta.clientIp, userAgent: meta.userAgent?.slice(0, 256) },
+  };
+}
+
+async function retrieve(retriever: Retriever, query: string, scope: RetrievalScope, signal: AbortSignal, caller: RetrievalCaller): Promise<readonly RetrievedChunk[]> {
   let chunks: readonly RetrievedChunk[];
   try {
-    chunks = await retriever.retrieve(query, scope, { signal });
+    chunks = await retriever.retrieve(query, scope, { signal, caller });
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     throw new GatewayError('retrieval_failed', { cause: err, detail: { reason: 'retriever_error' } });
@@ -109,8 +125,7 @@ interface Gathered {
 }
 
 async function gather(ctx: PipelineContext, plan: Plan, request: ChatRequest, signal: AbortSignal): Promise<Gathered> {
-  const { fhirContext } = ctx.deps;
-  const { retriever } = ctx.deps as typeof ctx.deps & { readonly retriever?: Retriever };
+  const { fhirContext, retriever } = ctx.deps;
   if (plan.fhir && !fhirContext) throw new GatewayError('context_unavailable', { detail: { source: 'fhir' } });
   if (plan.documents && !retriever) throw new GatewayError('context_unavailable', { detail: { source: 'documents' } });
   const query = plan.documents ? lastUserText(request.messages) : '';
@@ -119,7 +134,7 @@ async function gather(ctx: PipelineContext, plan: Plan, request: ChatRequest, si
   const fhirJob = fhirContext ? fhirContext.gather(plan.patient, { data: { fhir: plan.fhir ? plan.useCase.spec.data.fhir : [] } }, signal) : Promise.resolve(undefined);
   const docsJob =
     plan.documents && retriever && query !== ''
-      ? unitsOf(ctx, plan.patient).then((units) => retrieve(retriever, query, { patient: plan.patient, allowedSensitivity, units, k: plan.documents?.k ?? 5 }, signal))
+      ? unitsOf(ctx, plan.patient).then((units) => retrieve(retriever, query, { patient: plan.patient, allowedSensitivity, units, k: plan.documents?.k ?? 5 }, signal, callerOf(ctx)))
       : Promise.resolve([] as readonly RetrievedChunk[]);
   const [fhir, chunks] = await Promise.all([fhirJob, docsJob]);
 
