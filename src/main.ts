@@ -45,6 +45,7 @@ import { parseStoreUrl } from './store/db.js';
 import { openStore, type OpenedStore } from './store/store.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
+import type { GatewayDeps } from './gateway/pipeline/context.js';
 
 /** Resolves a path from the config against the state folder. */
 export function inHome(home: string, path: string): string {
@@ -128,6 +129,8 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where logs go; stdout by default. */
   readonly logger?: Logger;
+  /** The output filter's source of a patient's identifiers when no FHIR context supplies them (see filter-output.ts). */
+  readonly patientPhiSource?: GatewayDeps['patientPhiSource'];
 }
 
 export interface RunningGateway {
@@ -232,6 +235,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     instanceId,
     deid: { deidentifier, vault },
     store,
+    ...(options.patientPhiSource === undefined ? {} : { patientPhiSource: options.patientPhiSource }),
     ...(fhirContext === undefined ? {} : { fhirContext }),
     isReady: async () => {
       if (shuttingDown) return false;

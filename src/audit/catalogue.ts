@@ -15,6 +15,7 @@ import { vendorEventTypes } from '../registry/vendors.js';
 import { screeningAuditEventTypes } from '../screening/audit.js';
 import { contextAuditEventTypes } from '../fhir/context-audit.js';
 import { registryEventTypes, useCaseEventTypes } from '../registry/use-cases.js';
+import { outputAuditEventTypes } from '../output/audit.js';
 import { auditEventTypes } from './record.js';
 
 /** How the event exports to FHIR (see fhir-audit-event.ts). */
@@ -107,6 +108,8 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [auditToolEventTypes.legalHoldCreate]: { description: 'A legal hold was placed; purges it covers are suspended', pattern: 'create' },
   [auditToolEventTypes.legalHoldRelease]: { description: 'A legal hold was released', pattern: 'delete' },
   [auditToolEventTypes.anomalyReport]: { description: 'An anomaly scan ran and stored its report', pattern: 'create' },
+  [outputAuditEventTypes.leak]: { description: 'An answer named another patient: the identifiers were redacted or the answer blocked, and an incident opened (categories and counts, never values)', pattern: 'alert' },
+  [outputAuditEventTypes.toolCallRemoved]: { description: 'An answer asked for a tool the request did not offer: the call was removed or the answer blocked', pattern: 'alert' },
   [vendorEventTypes.list]: { description: 'The vendor registry was listed', pattern: 'query' },
   [vendorEventTypes.read]: { description: 'One vendor, its BAA and its coverage were read', pattern: 'read' },
   [vendorEventTypes.expiringList]: { description: 'BAAs ending within a window were listed', pattern: 'query' },

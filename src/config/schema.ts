@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { accessConfigSchema } from '../access/config-schema.js';
+import { outputConfigSchema } from '../output/config-schema.js';
 import { reviewConfigSchema } from '../review/config-schema.js';
 import { screeningConfigSchema } from '../screening/config-schema.js';
 import { fhirConfigSchema } from '../fhir/config-schema.js';
@@ -316,6 +317,8 @@ export const configSchema = z
       .prefault({}),
     /** Patient-level access: role overrides, break-glass limits and alert channels (access/config-schema.ts). */
     access: accessConfigSchema,
+    /** The output filter: other patients' identifiers, links to outside hosts, unoffered tool calls (output/config-schema.ts). */
+    output: outputConfigSchema,
     /** The human review queue for treatment-affecting answers (review/config-schema.ts). */
     review: reviewConfigSchema,
     /** Prompt-injection screening per channel: thresholds and actions (screening/config-schema.ts). */

@@ -57,6 +57,7 @@ export const errors = {
   method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'This route does not accept that HTTP method' },
   phi_egress_denied: { status: 403, type: 'permission_error', message: 'This payload may not be sent to the selected endpoint' },
   no_baa_covered_endpoint: { status: 422, type: 'invalid_request_error', message: 'No BAA-covered or self-hosted endpoint is approved for this request' },
+  output_blocked: { status: 422, type: 'invalid_request_error', message: 'The answer was withheld: it named another patient or asked for a tool the request did not offer; an incident was recorded' },
   prompt_injection_detected: { status: 400, type: 'invalid_request_error', message: 'The request was refused because it looks like a prompt injection' },
   no_self_hosted_endpoint: { status: 422, type: 'invalid_request_error', message: 'This use case runs on self-hosted endpoints only, and none serves the model' },
   baa_not_in_force: { status: 403, type: 'permission_error', message: 'The vendor BAA for this endpoint is not in force (expired, terminated or not yet effective)' },

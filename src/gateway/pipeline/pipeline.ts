@@ -19,7 +19,7 @@ import { authorize } from './authorize.js';
 import { callProvider } from './call-provider.js';
 import type { PipelineContext, PipelineStep } from './context.js';
 import { egress } from './egress.js';
-import { filterOutput } from './filter-output.js';
+import { filterOutput, outputFilterAuditDetail } from './filter-output.js';
 import { gatherContext } from './gather-context.js';
 import { protect } from './protect.js';
 import { reidentify } from './reidentify.js';
@@ -56,7 +56,10 @@ export async function runPipeline(ctx: PipelineContext, steps: readonly Pipeline
 
 async function recordClosing(ctx: PipelineContext): Promise<void> {
   try {
-    await ctx.deps.audit.append(closingEvent(ctx));
+    const event = closingEvent(ctx);
+    // The closing record shows what the output filter did (action, counts, incident id).
+    const output = outputFilterAuditDetail(ctx);
+    await ctx.deps.audit.append(output === undefined ? event : { ...event, detail: { ...event.detail, ...output } });
   } catch (err) {
     ctx.deps.logger.error({ requestId: ctx.meta.requestId, err }, 'audit record could not be written; answer withheld');
     throw new GatewayError('audit_unavailable', { cause: err });
