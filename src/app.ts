@@ -12,6 +12,8 @@ import { requestIdOf } from './http/request-meta.js';
 import type { GatewayDeps } from './gateway/pipeline/context.js';
 import { registerAnthropicRoutes } from './gateway/routes/anthropic.js';
 import { registerDeidRoutes } from './gateway/routes/deid.js';
+import { registerRetrieveRoute } from './gateway/routes/retrieve.js';
+import { registerDocumentRoutes } from './console/document-routes.js';
 import { registerAccessRoutes } from './console/access-routes.js';
 import { registerReviewAdminRoutes } from './console/review-routes.js';
 import { registerReviewRoutes } from './gateway/routes/review.js';
@@ -64,6 +66,7 @@ export function buildApp(deps: AppDeps): App {
   registerOpenAiRoutes(app, deps);
   registerAnthropicRoutes(app, deps);
   registerDeidRoutes(app, deps);
+  registerRetrieveRoute(app, deps);
   registerAuthRoutes(app, deps);
   registerDownstreamRoute(app, deps);
   registerAccessRoutes(app, deps);
@@ -71,6 +74,7 @@ export function buildApp(deps: AppDeps): App {
   registerReviewAdminRoutes(app, deps);
   registerVendorRoutes(app, deps);
   registerUseCaseRoutes(app, deps);
+  registerDocumentRoutes(app, deps);
 
   app.notFound((c) => sendError(c, new GatewayError('route_not_found'), requestIdOf(c), deps));
   app.onError((err, c) => sendError(c, err, requestIdOf(c), deps));

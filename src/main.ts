@@ -30,6 +30,7 @@ import { systemClock } from './kernel/clock.js';
 import { configFileName } from './kernel/home.js';
 import { uuidv7 } from './kernel/ids.js';
 import { createProviders } from './providers/registry.js';
+import { createDocumentServices } from './rag/runtime.js';
 import { createDeidEngine } from './deid/detect.js';
 import { createDeidentifier } from './deid/deidentify.js';
 import { createEncryptedTokenVault } from './deid/token-vault.js';
@@ -218,6 +219,19 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     },
     (err) => logger.error({ err }, 'anomaly scan failed'),
   );
+  // Documents and patient-scoped retrieval; on PostgreSQL pgvector is checked here, and a bad rag.embeddingModel fails at boot.
+  const documents = await createDocumentServices({
+    config,
+    store,
+    endpoints: createEndpointDirectory(config.endpoints, providers),
+    registry: createRegistryView(store.db),
+    deidentifier,
+    audit,
+    clock: systemClock,
+    keyedHash: (value, purpose) => store.fieldCrypto.blindIndex(value, purpose),
+    instanceId,
+    logger,
+  });
   let shuttingDown = false;
   const app = buildApp({
     config,
@@ -237,6 +251,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     store,
     ...(options.patientPhiSource === undefined ? {} : { patientPhiSource: options.patientPhiSource }),
     ...(fhirContext === undefined ? {} : { fhirContext }),
+    documents,
+    retriever: documents.retriever,
     isReady: async () => {
       if (shuttingDown) return false;
       await store.users.findById('readiness-probe');

@@ -15,6 +15,7 @@ import { vendorEventTypes } from '../registry/vendors.js';
 import { screeningAuditEventTypes } from '../screening/audit.js';
 import { contextAuditEventTypes } from '../fhir/context-audit.js';
 import { registryEventTypes, useCaseEventTypes } from '../registry/use-cases.js';
+import { ragAuditEventTypes } from '../rag/audit.js';
 import { outputAuditEventTypes } from '../output/audit.js';
 import { auditEventTypes } from './record.js';
 
@@ -108,6 +109,11 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [auditToolEventTypes.legalHoldCreate]: { description: 'A legal hold was placed; purges it covers are suspended', pattern: 'create' },
   [auditToolEventTypes.legalHoldRelease]: { description: 'A legal hold was released', pattern: 'delete' },
   [auditToolEventTypes.anomalyReport]: { description: 'An anomaly scan ran and stored its report', pattern: 'create' },
+  [ragAuditEventTypes.retrievalQuery]: { description: 'Document retrieval for one patient: k, returned document and chunk ids, hit counts, the embedding endpoint if one was called (a pending record first when it is not self-hosted); never the query or any text', pattern: 'query' },
+  [ragAuditEventTypes.retrievalRequest]: { description: 'A POST /v1/retrieve call: caller, patient hash, purpose, use case, decision and status', pattern: 'query' },
+  [ragAuditEventTypes.documentIngest]: { description: 'A clinical document ingested, replaced, found already stored, or refused (document id, chunk count, sensitive categories, PHI counts of the indexed text; never text)', pattern: 'create' },
+  [ragAuditEventTypes.documentDelete]: { description: 'A clinical document and its chunks deleted', pattern: 'delete' },
+  [ragAuditEventTypes.documentList]: { description: "An administrator listed a patient's documents (metadata only)", pattern: 'query' },
   [outputAuditEventTypes.leak]: { description: 'An answer named another patient: the identifiers were redacted or the answer blocked, and an incident opened (categories and counts, never values)', pattern: 'alert' },
   [outputAuditEventTypes.toolCallRemoved]: { description: 'An answer asked for a tool the request did not offer: the call was removed or the answer blocked', pattern: 'alert' },
   [vendorEventTypes.list]: { description: 'The vendor registry was listed', pattern: 'query' },
@@ -143,6 +149,7 @@ export const routeCatalogue: Readonly<Record<string, RouteAudit>> = {
   'GET /v1/models': { events: [auditEventTypes.modelsList] },
   'POST /v1/messages': { events: [auditEventTypes.anthropicMessage, contextAuditEventTypes.gather] },
   'POST /v1/deid': { events: [auditEventTypes.deidText] },
+  'POST /v1/retrieve': { events: [ragAuditEventTypes.retrievalRequest, ragAuditEventTypes.retrievalQuery] },
   'POST /v1/reid': { events: [auditEventTypes.reidText] },
   'POST /v1/audit/downstream': { events: [auditToolEventTypes.reportDownstream, auditToolEventTypes.downstream] },
   'GET /admin/api/use-cases': { events: [useCaseEventTypes.list] },
@@ -193,6 +200,9 @@ export const routeCatalogue: Readonly<Record<string, RouteAudit>> = {
   'GET /admin/api/access/break-glass': { events: ['breakglass.list'] },
   'POST /admin/api/access/break-glass/:id/review': { events: [accessAuditEventTypes.breakGlassReview] },
   'GET /admin/api/access/incidents': { events: ['incident.list'] },
+  'POST /admin/api/documents': { events: [ragAuditEventTypes.documentIngest] },
+  'POST /admin/api/documents/query': { events: [ragAuditEventTypes.documentList] },
+  'DELETE /admin/api/documents/:id': { events: [ragAuditEventTypes.documentDelete] },
   'GET /v1/reviews/:id': { events: [reviewAuditEventTypes.fetch] },
   'GET /admin/api/reviews': { events: [reviewAuditEventTypes.list] },
   'POST /admin/api/reviews/claim': { events: [reviewAuditEventTypes.claim] },
