@@ -6,6 +6,7 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditToolCommands } from './commands/audit-export.js';
 import { registerBreakGlassCommand } from './commands/breakglass.js';
 import { registerCareTeamCommand } from './commands/careteam.js';
+import { registerDocumentsCommand } from './commands/documents.js';
 import { registerRegistryCommand } from './commands/registry.js';
 import { registerUseCasesCommand } from './commands/usecases.js';
 import { registerReviewCommand } from './commands/review.js';
@@ -47,6 +48,7 @@ Examples:
   registerAuditToolCommands(program);
   registerKmsCommand(program);
   registerCareTeamCommand(program);
+  registerDocumentsCommand(program);
   registerBreakGlassCommand(program);
   registerReviewCommand(program);
   registerVendorsCommand(program);
