@@ -302,6 +302,8 @@ export const configSchema = z
         requireUseCase: z.boolean().default(false),
         /** Treat HIV/AIDS information as a sensitive category (self-hosted endpoints only), as several state laws require. */
         hivRequiresSelfHosted: z.boolean().default(true),
+        /** Longest wait for the registry (vendors, BAAs, use cases) before a request fails closed with registry_unavailable. */
+        registryTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
       })
       .prefault({}),
     /** How vendor traffic leaves the network. */

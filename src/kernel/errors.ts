@@ -99,6 +99,7 @@ export const errors = {
   document_not_found: { status: 404, type: 'not_found_error', message: 'The document does not exist' },
   documents_not_allowed: { status: 403, type: 'permission_error', message: 'The use case does not allow document retrieval' },
   audit_unavailable: { status: 503, type: 'server_error', message: 'The audit log cannot be written, so nothing was forwarded' },
+  registry_unavailable: { status: 503, type: 'server_error', message: 'The registry of vendors, BAAs and use cases could not be read in time, so nothing was forwarded' },
   client_disconnected: { status: 499, type: 'invalid_request_error', message: 'The client closed the connection before the answer was complete' },
   not_ready: { status: 503, type: 'server_error', message: 'phigate is starting or shutting down' },
   internal_error: { status: 500, type: 'server_error', message: 'An unexpected error occurred; the request id identifies it in the logs' },

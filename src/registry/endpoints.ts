@@ -95,6 +95,24 @@ export interface EndpointClearance extends Clearance {
   readonly baaExpiry: string | undefined;
 }
 
+/**
+ * A registry that knows nothing: no vendor, no use case. Read in its place when nothing depends
+ * on the registry (only self-hosted endpoints, no use case named), it can only ever deny, so it
+ * saves the store a query on the self-hosted hot path without granting anything.
+ */
+export const unreadRegistry: RegistrySnapshot = Object.freeze({
+  revision: 0,
+  vendor: () => undefined,
+  vendors: () => [],
+  useCaseState: () => undefined,
+  liveUseCase: () => undefined,
+});
+
+/** Whether an endpoint's clearance depends on the registry at all (self-hosted ones do not). */
+export function needsRegistry(endpoint: EndpointConfig): boolean {
+  return !endpoint.selfHosted;
+}
+
 /** The endpoint's clearance under `snapshot` at `now` (epoch ms). */
 export function endpointClearance(endpoint: EndpointConfig, snapshot: RegistrySnapshot, now: number): EndpointClearance {
   const vendor = endpoint.vendor === undefined ? undefined : snapshot.vendor(endpoint.vendor);

@@ -132,6 +132,16 @@ describe('authorize', () => {
     expect(await refusal(() => authorize(context(deps, alone, headers)))).toMatchObject({ code: 'permission_denied', reason: 'role_not_allowed_for_use_case' });
   });
 
+  it('fails closed when the registry cannot be read in time', async () => {
+    const stalled = { snapshot: () => new Promise(() => undefined) } as unknown as MemoryRegistry;
+    const deps = await setup({}, { policy: { registryTimeoutMs: 50 } }, stalled);
+    const started = Date.now();
+    expect(await refusal(() => authorize(context(deps, user('doc', ['physician']), { 'x-phigate-use-case': 'ward-round' })))).toEqual({ code: 'registry_unavailable', reason: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const broken = { snapshot: () => Promise.reject(new Error('connection refused')) } as unknown as MemoryRegistry;
+    expect(await refusal(() => authorize(context({ ...deps, registry: broken }, user('doc', ['physician']), { 'x-phigate-use-case': 'ward-round' })))).toEqual({ code: 'registry_unavailable', reason: 'read_failed' });
+  });
+
   it('parses sensitivity labels, refuses unknown ones, and requires a use case when configured', async () => {
     const deps = await setup();
     const ctx = context(deps, user('doc', ['physician']), { 'x-phigate-sensitivity': 'PSYTHPN, 42CFRPart2,hiv' });

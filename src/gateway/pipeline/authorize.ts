@@ -24,7 +24,7 @@ import { GatewayError } from '../../kernel/errors.js';
 import type { LiveUseCase, RegistrySnapshot } from '../../registry/registry-view.js';
 import { parseSensitivityHeader, sensitivityHeader } from '../../registry/sensitivity.js';
 import { parseGatewayHeaders, type GatewayHeaders } from '../headers.js';
-import type { PipelineContext, PipelineStep } from './context.js';
+import type { GatewayDeps, PipelineContext, PipelineStep } from './context.js';
 
 declare module './context.js' {
   interface ContextBase {
@@ -122,6 +122,26 @@ async function authorizePatient(ctx: PipelineContext, service: AccessService, pr
   setRequestAccess(ctx, { basis: 'break_glass', subjectUserId: subject.userId, breakGlassSessionId: opened.id });
 }
 
+/**
+ * The registry as of now, waited for at most `policy.registryTimeoutMs`. A registry that cannot
+ * be read (the store unreachable or stalled) fails the request closed with `registry_unavailable`:
+ * no decision is ever made on BAA or use-case facts older than this request.
+ */
+export async function readRegistry(deps: GatewayDeps): Promise<RegistrySnapshot> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GatewayError('registry_unavailable', { detail: { reason: 'timeout', timeoutMs: deps.config.policy.registryTimeoutMs } })), deps.config.policy.registryTimeoutMs);
+  });
+  try {
+    return await Promise.race([deps.registry.snapshot(), deadline]);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('registry_unavailable', { cause: err, detail: { reason: 'read_failed' } });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The roles that invoke a use case: a service acting for a user invokes it as that user. */
 export function invokingRoles(principal: Principal): readonly string[] {
   return principal.onBehalfOf?.roles ?? principal.roles;
@@ -162,7 +182,7 @@ export async function authorize(ctx: PipelineContext): Promise<void> {
   if (!headers.useCase && ctx.deps.config.policy.requireUseCase) throw new GatewayError('use_case_required');
   if (headers.patient && !headers.purpose) throw new GatewayError('purpose_required');
   if (headers.useCase) {
-    ctx.registrySnapshot = await ctx.deps.registry.snapshot();
+    ctx.registrySnapshot = await readRegistry(ctx.deps);
     ctx.useCase = resolveUseCase(ctx.registrySnapshot, headers.useCase, principal, headers, ctx.request.model);
   }
   const service = accessServiceFor(ctx.deps);

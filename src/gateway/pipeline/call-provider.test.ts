@@ -107,7 +107,7 @@ describe('callProvider at the door', () => {
       'Jane Doe',
     );
     // The primary fails; while the gateway moves on, an administrator terminates the BAA.
-    (primary.provider as { chat: (o: Outbound<ChatRequest>) => Promise<ChatResult> }).chat = async (outbound) => {
+    (primary.provider as unknown as { chat: (o: Outbound<ChatRequest>) => Promise<ChatResult> }).chat = async (outbound) => {
       primary.calls.push(outbound);
       registry.setVendor(sampleVendor({ baa: { status: 'terminated' } }));
       throw new GatewayError('provider_unavailable');

@@ -14,6 +14,8 @@ import { authorizeEgress, createResidualDetector, type EgressApproval, type Egre
 import type { CallOptions } from '../../providers/provider.js';
 import type { ChatDelta, ChatRequest, EmbedRequest } from '../../providers/types.js';
 import { disclosureEvent } from './audit-events.js';
+import { readRegistry } from './authorize.js';
+import { needsRegistry, unreadRegistry } from '../../registry/endpoints.js';
 import type { PipelineContext, RouteTarget } from './context.js';
 
 const fallbackCodes = new Set(['provider_timeout', 'provider_unavailable', 'provider_rate_limited']);
@@ -27,7 +29,7 @@ export async function callProvider(ctx: PipelineContext): Promise<void> {
     const target = targets[index] as RouteTarget;
     const started = process.hrtime.bigint();
     try {
-      const door = await egressContext(ctx);
+      const door = await egressContext(ctx, target);
       if (ctx.operation === 'embeddings') {
         // Vendors are always asked for floats; the route encodes what the caller asked for.
         const { encoding_format: _encoding, ...request } = ctx.request;
@@ -63,10 +65,13 @@ export async function callProvider(ctx: PipelineContext): Promise<void> {
   }
 }
 
-/** The door's view of this moment: the registry read now, the payload's sensitivity, the detector. */
-async function egressContext(ctx: PipelineContext): Promise<EgressContext> {
-  const snapshot = await ctx.deps.registry.snapshot();
+/**
+ * The door's view of this moment: the registry read now (unless nothing depends on it — a
+ * self-hosted endpoint and no use case), the payload's sensitivity, the detector.
+ */
+async function egressContext(ctx: PipelineContext, target: RouteTarget): Promise<EgressContext> {
   const useCase = ctx.useCase;
+  const snapshot = useCase !== undefined || needsRegistry(target.endpoint) ? await readRegistry(ctx.deps) : unreadRegistry;
   if (useCase && snapshot.liveUseCase(useCase.id)?.version !== useCase.version) {
     throw new GatewayError('use_case_not_approved', { detail: { useCase: useCase.id, reason: 'changed_during_request' } });
   }

@@ -8,13 +8,14 @@
  */
 import { GatewayError } from '../../kernel/errors.js';
 import { checkDestination, type DestinationCheck } from '../../policy/egress.js';
-import { endpointClearance } from '../../registry/endpoints.js';
+import { endpointClearance, unreadRegistry } from '../../registry/endpoints.js';
 import type { PipelineContext } from './context.js';
 
 export function egress(ctx: PipelineContext): void {
   const form = ctx.form;
-  const snapshot = ctx.registrySnapshot;
-  if (!form || !ctx.targets || !snapshot) throw new GatewayError('internal_error');
+  // Protect read the registry whenever a target's clearance depends on it.
+  const snapshot = ctx.registrySnapshot ?? unreadRegistry;
+  if (!form || !ctx.targets) throw new GatewayError('internal_error');
   const now = ctx.deps.clock.now();
   const facts = { sensitivity: ctx.sensitivity ?? [], hivRequiresSelfHosted: ctx.deps.config.policy.hivRequiresSelfHosted };
   let firstRefusal: (DestinationCheck & { allowed: false }) | undefined;

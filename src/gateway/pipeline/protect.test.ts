@@ -116,6 +116,16 @@ describe('protect', () => {
     expect(sent(uncovered)).toContain('[NAME_1]');
   });
 
+  it('reads the registry once when a clearance depends on it, and not at all for self-hosted endpoints alone', async () => {
+    const { deps, targets, registry } = setup();
+    await protect(context(deps, targets, { only: ['local'] }));
+    expect(registry.snapshots).toBe(0);
+    const ctx = context(deps, targets);
+    await protect(ctx);
+    expect(registry.snapshots).toBe(1);
+    expect(ctx.registrySnapshot?.revision).toBe(1);
+  });
+
   it('refuses before anything leaves: sensitive data on a cloud route, a BAA revoked, images that cannot be de-identified', async () => {
     const { deps, targets, registry } = setup();
     const refusal = async (ctx: PipelineContext) => protect(ctx).then(() => 'allowed', (err: unknown) => (isGatewayError(err) ? [err.code, err.detail?.reason] : err));

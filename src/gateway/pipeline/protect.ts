@@ -18,8 +18,9 @@ import { isDeidError } from '../../deid/transforms/deid-error.js';
 import type { PhiCategory } from '../../deid/types.js';
 import { GatewayError } from '../../kernel/errors.js';
 import { decideRoute, deidPolicyKind, toRouteCandidate } from '../../policy/routing.js';
+import { needsRegistry, unreadRegistry } from '../../registry/endpoints.js';
 import type { ChatMessage, ChatRequest, ContentPart, EmbedRequest, TextPart, ToolCall } from '../../providers/types.js';
-import { invokingRoles } from './authorize.js';
+import { invokingRoles, readRegistry } from './authorize.js';
 import type { PipelineContext, RouteTarget } from './context.js';
 import { conversationHeader, conversationKey } from './conversation.js';
 
@@ -37,7 +38,8 @@ export async function protect(ctx: PipelineContext): Promise<void> {
   const targets = ctx.targets;
   if (!targets || targets.length === 0 || !ctx.principal || ctx.operation === 'local' || !ctx.request) throw new GatewayError('internal_error');
   const { deps } = ctx;
-  const snapshot = (ctx.registrySnapshot ??= await deps.registry.snapshot());
+  // The registry is read once per request when anything depends on it (authorize may have read it already).
+  const snapshot = ctx.useCase !== undefined || targets.some((target) => needsRegistry(target.endpoint)) ? (ctx.registrySnapshot ??= await readRegistry(deps)) : unreadRegistry;
   const now = deps.clock.now();
   const found = await guarded(() => walk(ctx, createDetector(ctx)));
   const decision = decideRoute({
