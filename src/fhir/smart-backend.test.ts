@@ -5,7 +5,7 @@ import { decodeJwt, decodeProtectedHeader, SignJWT, importPKCS8 } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError, type GatewayError } from '../kernel/errors.js';
 import type { FetchLike, HttpOptions } from './http.js';
-import { assertionLifetimeSec, createSmartBackendAuth, smartScopes, type SmartBackendOptions } from './smart-backend.js';
+import { assertionLifetimeSec, createSmartBackendAuth, publicJwksOf, smartScopes, type SmartBackendOptions } from './smart-backend.js';
 import { startFhirTestServer, type FhirTestServer } from './testing/fhir-server.js';
 import { createSmartTestKey, type SmartTestKey } from './testing/smart-keys.js';
 
@@ -71,6 +71,22 @@ describe('smartScopes', () => {
   it('asks for read and search on exactly the named types plus Patient, sorted and deduplicated', () => {
     expect(smartScopes(['Observation', 'Condition', 'Observation'])).toEqual(['system/Condition.rs', 'system/Observation.rs', 'system/Patient.rs']);
     expect(smartScopes([], 'v1')).toEqual(['system/Patient.read']);
+  });
+});
+
+describe('publicJwksOf', () => {
+  it('derives the public JWKS to register, which the server verifies assertions with', async () => {
+    const fresh = await createSmartTestKey('ES384', 'fresh');
+    for (const text of [fresh.pem, fresh.privateJwk]) {
+      const jwks = await publicJwksOf(text, 'ES384', 'fresh-1');
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-384', kid: 'fresh-1', alg: 'ES384', use: 'sig' });
+      expect(jwks.keys[0]).not.toHaveProperty('d');
+    }
+    server.registerClient({ clientId: 'phigate-fresh', jwks: await publicJwksOf(fresh.pem, 'ES384', fresh.keyId) });
+    const auth = createSmartBackendAuth(options(fresh, 'phigate-fresh', http(fetch)));
+    expect(await auth.accessToken(smartScopes([]), budget())).toBeTruthy();
+    await expect(publicJwksOf(fresh.pem, 'RS384', 'x')).rejects.toMatchObject({ code: 'fhir_unavailable' });
   });
 });
 

@@ -12,8 +12,8 @@
  * expire; concurrent callers share one exchange. The private key and the tokens never appear in
  * logs, errors or audit records.
  */
-import { randomUUID } from 'node:crypto';
-import { importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK, type KeyObject } from 'jose';
+import { createPrivateKey, createPublicKey, randomUUID, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { importJWK, importPKCS8, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type KeyObject } from 'jose';
 import { z } from 'zod';
 import { GatewayError } from '../kernel/errors.js';
 import { exchange, isJsonContentType, parseJsonObject, type CallBudget, type HttpOptions } from './http.js';
@@ -133,6 +133,19 @@ async function importSigningKey(text: string, algorithm: SmartAlgorithm): Promis
   } catch (err) {
     throw new GatewayError('fhir_unavailable', { cause: new Error(`the SMART signing key is not a ${algorithm} private key (PKCS#8 PEM or JWK)`, { cause: err }), detail: { stage: 'token', reason: 'signing_key_invalid' } });
   }
+}
+
+/**
+ * The public JWKS to register with the EHR for our signing key (the private parts removed), with
+ * its `kid`, `alg` and `use: sig`.
+ */
+export async function publicJwksOf(privateKey: string, algorithm: SmartAlgorithm, keyId: string): Promise<JSONWebKeySet> {
+  // Proves the key suits the algorithm (the same check signing makes) before deriving its public half.
+  await importSigningKey(privateKey, algorithm);
+  const trimmed = privateKey.trim();
+  const key = trimmed.startsWith('{') ? createPrivateKey({ key: JSON.parse(trimmed) as NodeJwk, format: 'jwk' }) : createPrivateKey(trimmed);
+  const publicJwk = createPublicKey(key).export({ format: 'jwk' });
+  return { keys: [{ ...publicJwk, kid: keyId, alg: algorithm, use: 'sig' }] };
 }
 
 /** Creates the SMART Backend Services client for one EHR. */
