@@ -243,6 +243,14 @@ describe('egress through a recording proxy', () => {
     expect(disclosure).toMatchObject({ form: 'raw', vendor: 'openai', detail: { clearance: 'covered', baaCoverage: 'covered', vendorId: 'openai', baaExpiry: dayFromNow(400), phiCleared: true } });
   });
 
+  it('names the sensitive categories that left, for the self-hosted endpoint that took them', async () => {
+    const got = await send('llama-local', { 'x-phigate-use-case': 'uc-private', 'x-phigate-sensitivity': 'PSYTHPN,ETH' }, false);
+    expect(got.status).toBe(200);
+    const rows = await gw.gateway.store.db.selectFrom('audit_events').select(['stage', 'body']).where('request_id', '=', got.requestId).orderBy('seq').execute();
+    const disclosure = JSON.parse(rows.find((row) => row.stage === 'disclosure')?.body ?? '{}') as { detail?: Record<string, unknown>; endpointId?: string };
+    expect(disclosure).toMatchObject({ endpointId: 'vllm-local', detail: { clearance: 'self_hosted', phiCleared: true, sensitiveCategories: 'psychotherapy_notes,substance_use_part2' } });
+  });
+
   it('stops the very next request after a BAA is terminated through the admin API, with no traffic to that vendor', async () => {
     const covered = cases['openai-covered'] as EndpointCase;
     const before = await send('gpt-4o', { 'x-phigate-use-case': 'uc-baa' }, false);

@@ -93,6 +93,8 @@ async function recordDisclosure(ctx: PipelineContext, target: RouteTarget, appro
   if (clearance.vendorId !== undefined) baa.vendorId = clearance.vendorId;
   if (clearance.coverage !== undefined) baa.baaCoverage = clearance.coverage.reason;
   if (clearance.baaExpiry !== undefined) baa.baaExpiry = clearance.baaExpiry;
+  // Specially protected categories that left (42 CFR Part 2 disclosures are accounted for separately); names, never content.
+  if (ctx.sensitivity !== undefined && ctx.sensitivity.length > 0) baa.sensitiveCategories = [...ctx.sensitivity].sort().join(',');
   const withBaa: AuditEvent = { ...event, detail: { ...event.detail, ...baa } };
   await ctx.deps.audit.append(withBaa);
   ctx.disclosureRecorded = true;
