@@ -7,6 +7,7 @@ import { registerAuditToolCommands } from './commands/audit-export.js';
 import { registerBreakGlassCommand } from './commands/breakglass.js';
 import { registerCareTeamCommand } from './commands/careteam.js';
 import { registerDocumentsCommand } from './commands/documents.js';
+import { registerFhirCommand } from './commands/fhir.js';
 import { registerRegistryCommand } from './commands/registry.js';
 import { registerUseCasesCommand } from './commands/usecases.js';
 import { registerReviewCommand } from './commands/review.js';
@@ -49,6 +50,7 @@ Examples:
   registerKmsCommand(program);
   registerCareTeamCommand(program);
   registerDocumentsCommand(program);
+  registerFhirCommand(program);
   registerBreakGlassCommand(program);
   registerReviewCommand(program);
   registerVendorsCommand(program);
