@@ -190,6 +190,23 @@ describe('POST /v1/retrieve', () => {
   });
 });
 
+describe('automatic context: a chat under a use case that declares documents', () => {
+  it('puts the patient\'s retrieved chunks into the prompt, within the same scope', async () => {
+    const answer = await call('/v1/chat/completions', keys['dr-a'], { model: 'echo', messages: [{ role: 'user', content: 'Summarise the chest pain work-up and aspirin.' }] }, 'POST', {
+      'x-phigate-patient': patient,
+      'x-phigate-purpose': 'TREAT',
+      'x-phigate-use-case': 'notes-qa',
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    // The echo model answers with exactly what it received: the retrieved note is in the prompt.
+    const sent = String((answer.body.choices as { message: { content: string } }[])[0]?.message.content);
+    expect(sent).toContain('ST depression');
+    for (const excluded of ['methadone', 'troponin']) expect(sent).not.toContain(excluded);
+    const gather = (await auditEvents()).find((r) => r.event.requestId === answer.requestId && r.event.type === 'context.gather')?.event;
+    expect(JSON.stringify(gather?.detail)).toContain(`${docs.angina}:0`);
+  });
+});
+
 describe('document admin API', () => {
   it('refuses an oversized note and a malformed DocumentReference, audits both, stores nothing', async () => {
     const before = (await gw.gateway.store.db.selectFrom('documents').select('id').execute()).length;
