@@ -32,8 +32,7 @@ export interface RetrievedChunk {
 
 /**
  * Who is retrieving, for the audit record the retriever writes (ids and codes only). The request
- * road passes what its authorize step established; see `retrievalCallerOf` in
- * gateway/routes/retrieve.ts.
+ * road passes what its authorize step established: `retrievalCallerOf(ctx)` (rag/caller.ts).
  */
 export interface RetrievalCaller {
   /** The request this retrieval belongs to (joins the record to the request's trail). */

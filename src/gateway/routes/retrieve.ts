@@ -23,7 +23,7 @@ import { parseJson, type NodeContext } from '../../http/request-meta.js';
 import { GatewayError } from '../../kernel/errors.js';
 import { ragAuditEventTypes } from '../../rag/audit.js';
 import { maxRetrievalK } from '../../rag/retrieve.js';
-import type { RetrievalCaller } from '../../rag/retriever.js';
+import { retrievalCallerOf } from '../../rag/caller.js';
 import { formatZodIssues } from '../openai/schemas.js';
 import { authenticate } from '../pipeline/authenticate.js';
 import { authorizePatientRead } from '../pipeline/authorize.js';
@@ -35,22 +35,6 @@ const retrieveRequestSchema = z.strictObject({
   query: z.string().min(1),
   k: z.number().int().min(1).max(maxRetrievalK).optional(),
 });
-
-/** What the retriever records about the caller of this request (ids and codes only). */
-export function retrievalCallerOf(ctx: PipelineContext): RetrievalCaller {
-  const { principal, headers, meta } = ctx;
-  const access = requestAccessOf(ctx);
-  return {
-    requestId: meta.requestId,
-    actor: principal && { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId },
-    onBehalfOf: principal?.onBehalfOf && { userId: principal.onBehalfOf.userId, proof: principal.onBehalfOf.proof },
-    purpose: headers?.purpose,
-    useCase: headers?.useCase,
-    accessBasis: access?.basis,
-    breakGlassSessionId: access?.breakGlassSessionId,
-    client: { ip: meta.clientIp, userAgent: meta.userAgent?.slice(0, 256) },
-  };
-}
 
 /** The units, in the caller's own organisation, of the user whose access was decided. */
 async function callerUnits(ctx: PipelineContext, patient: string): Promise<string[]> {
