@@ -10,9 +10,10 @@ import type { PhigateConfig } from '../config/schema.js';
 import type { FieldCrypto } from '../crypto/field-crypto.js';
 import type { Deidentifier } from '../deid/deidentify.js';
 import type { Clock } from '../kernel/clock.js';
+import { GatewayError } from '../kernel/errors.js';
 import { authorizeEgress, createResidualDetector } from '../policy/egress.js';
 import type { EndpointDirectory } from '../registry/endpoints.js';
-import type { RegistryView } from '../registry/registry-view.js';
+import type { RegistrySnapshot, RegistryView } from '../registry/registry-view.js';
 import { dialectOf } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -58,6 +59,22 @@ export function documentLimitsOf(config: Pick<PhigateConfig, 'rag'>): DocumentLi
   };
 }
 
+/** The registry as of now, or `registry_unavailable` after `timeoutMs`: the door never decides on stale facts. */
+async function readRegistryWithin(registry: RegistryView, timeoutMs: number): Promise<RegistrySnapshot> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GatewayError('registry_unavailable', { detail: { reason: 'timeout', timeoutMs } })), timeoutMs);
+  });
+  try {
+    return await Promise.race([registry.snapshot(), deadline]);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('registry_unavailable', { cause: err, detail: { reason: 'read_failed' } });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Builds and starts the document services; throws when `rag.embeddingModel` names no embeddings model. */
 export async function createDocumentServices(deps: DocumentServicesDeps): Promise<DocumentServices> {
   const { config, store, logger } = deps;
@@ -76,7 +93,7 @@ export async function createDocumentServices(deps: DocumentServicesDeps): Promis
   const detector = createResidualDetector(deps.deidentifier);
   const egress: EmbedEgress = async (endpoint, payload, sensitivity) => {
     const approval = await authorizeEgress(endpoint, payload, 'deidentified', {
-      snapshot: await deps.registry.snapshot(),
+      snapshot: await readRegistryWithin(deps.registry, config.policy.registryTimeoutMs),
       now: deps.clock.now(),
       sensitivity,
       hivRequiresSelfHosted: config.policy.hivRequiresSelfHosted,

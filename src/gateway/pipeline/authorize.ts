@@ -214,7 +214,7 @@ export async function authorizePatientRead(ctx: PipelineContext): Promise<void> 
   const patient = headers.patient;
   if (patient === undefined) throw new GatewayError('invalid_request', { detail: { header: 'x-phigate-patient', expected: 'Patient/<id>' } });
   if (!headers.purpose) throw new GatewayError('purpose_required');
-  ctx.registrySnapshot = await ctx.deps.registry.snapshot();
+  ctx.registrySnapshot = await readRegistry(ctx.deps);
   // resolveUseCase refuses an unknown or not-live use case before it looks at the model; a live
   // one is checked against its own first model, since this request names none.
   const live = ctx.registrySnapshot.liveUseCase(headers.useCase);
