@@ -147,6 +147,13 @@ export function createAllowedIdentifiers(sources: AllowedSources): AllowedIdenti
       case 'PROFESSION': {
         // Names and addresses are both written as words; a detector may take a street named
         // after a person for a name, so either kind of context word counts.
+        // A number inside a name or an address (a house number, a ZIP code, or something merged
+        // into the span) must itself be the request's own.
+        for (const m of text.matchAll(/(?<![\p{L}\p{N}])\d[\d-]{2,}(?![\p{L}\p{N}])/gu)) {
+          const number = m[0].replace(/-/g, '');
+          if (!sets.words.has(number) && !other?.words.has(number) && !sets.ids.has(number) && !other?.ids.has(number)) return false;
+        }
+        if (type !== 'NAME' && /\p{N}/u.test(text)) return wordsAllowed(addressWords(text), sets, other);
         return wordsAllowed(nameWords(text), sets, other) || (type !== 'NAME' && wordsAllowed(addressWords(text), sets, other));
       }
       case 'PHONE':

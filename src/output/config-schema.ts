@@ -52,6 +52,18 @@ export const outputConfigSchema = z
      * List only hosts you trust with whatever an answer could carry in a URL. Empty: none.
      */
     allowedLinkHosts: z.array(hostName).default([]),
+    /**
+     * Patients this gateway process served recently: keyed hashes of their identifiers' canonical
+     * forms, in memory only (random per-process key, nothing stored), so an answer for another
+     * patient that repeats them is caught whatever their spelling (recent-patients.ts).
+     * `maxPatients: 0` turns it off (detection only).
+     */
+    recentPatients: z
+      .strictObject({
+        maxPatients: z.number().int().min(0).max(1_000_000).default(50_000),
+        ttlMs: z.number().int().min(60_000).max(7 * 86_400_000).default(86_400_000),
+      })
+      .prefault({}),
     /** A tool call naming a tool the request did not offer: `remove` it from the answer, or `block` the answer. */
     unofferedToolCalls: z.enum(['remove', 'block']).default('remove'),
     /**

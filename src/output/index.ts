@@ -17,10 +17,12 @@ export { constructHorizon, defuseOpenConstructs, isAllowedDestination, neutralis
 export type { LinkPolicy, NeutralisedLinks } from './links.js';
 export { createOutputFilter } from './output-filter.js';
 export type { OutputFilter, OutputFilterOptions } from './output-filter.js';
+export { createRecentPatients, identifierForms } from './recent-patients.js';
+export type { RecentPatients, RecentPatientsOptions } from './recent-patients.js';
 export { createResponseFilter, offeredTools, payloadTexts } from './response-filter.js';
 export type { FilterAction, ResponseFilter, ResponseFilterInput } from './response-filter.js';
 export { createSegmenter, forcedCutLookahead } from './segmenter.js';
 export type { Segmenter, SegmenterOptions } from './segmenter.js';
-export { sweepNames, sweepStreets } from './sweeps.js';
+export { isCity, sweepCodes, sweepNames, sweepStreets } from './sweeps.js';
 export { createTally, createTextFilter, leakCount } from './text-filter.js';
 export type { FilterTally, TextFilter, TextFilterContext } from './text-filter.js';

@@ -17,12 +17,13 @@
  * Findings carry offsets and categories only; nothing here logs, keeps or returns matched text.
  */
 import type { Dictionaries } from '../deid/dictionaries/index.js';
+import { parseWrittenDate } from '../deid/date-shift.js';
 import { mergeSpans } from '../deid/detectors/merge.js';
 import { parseToken, tokenPattern } from '../deid/tokens.js';
 import type { DetectOptions, KnownPhi, PhiCategory, Span } from '../deid/types.js';
 import type { AllowedIdentifiers } from './allowed.js';
 import { foldedWords, nameWords } from './normalise.js';
-import { isCity, sweepNames, sweepStreets } from './sweeps.js';
+import { isCity, sweepCodes, sweepNames, sweepStreets } from './sweeps.js';
 
 export type Verdict = 'token' | 'allowed' | 'ignored' | 'leak';
 
@@ -64,12 +65,17 @@ export interface LeakCheckInput {
   readonly allowed: AllowedIdentifiers;
   readonly known?: KnownPhi | undefined;
   readonly memory: LeakMemory;
+  /** Identifiers of other recently served patients found in a text (recent-patients.ts). */
+  readonly recent?: ((text: string) => readonly Span[]) | undefined;
+  /** Set on the second look inside a long merged span; it does not look again. */
+  readonly nested?: boolean;
 }
 
 export interface LeakChecker {
   check(input: LeakCheckInput): Finding[];
 }
 
+const clinicalWord = /(?:itis|osis|ectomy|otomy|ostomy|plasty|gram|graphy|scopy|emia|oma|ase|pril|olol|sartan|statin|mab|nib|cillin|mycin|cycline|azole|dipine|afil|tidine|ism|ology|pathy|algia|trophy|plasia|cyte|tomy|uria|penia|betes)$/;
 const idTypes: ReadonlySet<PhiCategory> = new Set(['MRN', 'SSN', 'HEALTH_PLAN', 'ACCOUNT', 'LICENSE', 'VEHICLE', 'DEVICE', 'ID', 'PHONE', 'FAX', 'BIOMETRIC']);
 const codeChar = /[\p{L}\p{N}]/u;
 
@@ -129,11 +135,41 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
   const leakCategories: ReadonlySet<PhiCategory> = new Set(options.leakCategories);
   const language = options.language ?? 'en';
 
-  const spansOf = (view: string, known: KnownPhi | undefined, memory: LeakMemory): Span[] => {
-    const engine = options.detector.detect(view, { language, ...(known ? { knownPhi: known } : {}) });
+  const spansOf = (view: string, known: KnownPhi | undefined, memory: LeakMemory, recent: LeakCheckInput['recent']): Span[] => {
+    // Detection runs without the patient's known values on purpose: the engine merges a known span
+    // with whatever overlaps it, and a merged span could carry another identifier in with the
+    // patient's own. Every finding is compared with the patient context afterwards instead.
+    void known;
+    const detected = options.detector.detect(view, { language });
+    // Forms of other patients this gateway served join the engine's spans, so one category names them.
+    const others = recent?.(view) ?? [];
+    const engine = others.length === 0 ? detected : mergeSpans([...detected, ...others]);
     const names = sweepNames(view, engine, options.dictionaries, memory.leakedNameWords);
     const streets = sweepStreets(view, [...engine, ...names], options.dictionaries);
-    return names.length === 0 && streets.length === 0 ? [...engine] : mergeSpans([...engine, ...names, ...streets]);
+    const codes = sweepCodes(view, [...engine, ...names, ...streets]);
+    return names.length === 0 && streets.length === 0 && codes.length === 0 ? [...engine] : mergeSpans([...engine, ...names, ...streets, ...codes]);
+  };
+
+  /**
+   * The engine's name guesses (dictionary and context, not labels or known values) that are not
+   * names after all: a town after a place word or an address ("in Boston", "…Suite 50, Worcester"),
+   * or one clinical word in no name list ("with Prediabetes"). A word of a name already found to be
+   * another patient's stays a leak; the patient's own words stay allowed.
+   */
+  const nameGuess = (view: string, span: Span, text: string, allowed: AllowedIdentifiers, memory: LeakMemory): Verdict | undefined => {
+    if (allowed.allows('NAME', text)) return 'allowed';
+    const words = nameWords(text);
+    if (words.some((word) => memory.leakedNameWords.has(word))) return 'leak';
+    const before = view.slice(Math.max(0, span.start - 24), span.start);
+    const dict = options.dictionaries;
+    if (isCity(dict, foldedWords(text)) && (/\b(?:in|from|to|at|near|of|visiting|outside|around)\s{1,3}$/i.test(before) || /\d[\p{L}\d .#-]{0,40},\s{0,2}$/u.test(before))) return 'ignored';
+    if (words.length === 1) {
+      const word = words[0] as string;
+      const listed = dict.firstNames.has(word) || dict.lastNames.has(word);
+      const stem = word.replace(/^(?:pre|post|hyper|hypo|anti|non|sub|peri|intra|inter|poly|pseudo|neuro|cardio|gastro)/, '');
+      if (!listed && (dict.keep.has(word) || clinicalWord.test(word) || (stem !== word && (dict.commonWords.has(stem) || dict.keep.has(stem))))) return 'ignored';
+    }
+    return undefined;
   };
 
   /** Whether a span of a leak category is identifying at all (street level for places). */
@@ -143,21 +179,28 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
     return /[\p{L}\p{N}]/u.test(text);
   };
 
-  const judge = (view: string, span: Span, allowed: AllowedIdentifiers, known: KnownPhi | undefined, memory: LeakMemory): { verdict: Verdict; type: PhiCategory; start: number; end: number } => {
+  const judge = (view: string, span: Span, input: LeakCheckInput): { verdict: Verdict; type: PhiCategory; start: number; end: number } => {
+    const { allowed, known, memory, recent } = input;
     const text = view.slice(span.start, span.end);
     if (span.type === 'URL') {
       if (!leakCategories.has('URL') || allowed.allows('URL', text)) return { verdict: leakCategories.has('URL') ? 'allowed' : 'ignored', type: 'URL', start: span.start, end: span.end };
       const inner = urlText(text);
       const { view: innerView } = detectionView(inner);
-      for (const innerSpan of spansOf(innerView, known, memory)) {
+      for (const innerSpan of spansOf(innerView, known, memory, recent)) {
         if (innerSpan.type === 'URL') continue;
         const innerText = innerView.slice(innerSpan.start, innerSpan.end);
         if (identifying(innerSpan.type, innerText) && !allowed.allows(innerSpan.type, innerText)) return { verdict: 'leak', type: innerSpan.type, start: span.start, end: span.end };
       }
       return { verdict: 'ignored', type: 'URL', start: span.start, end: span.end };
     }
-    // "to New York": a name-list hit that spells a town is a place, and places above street level are no leak
-    if (span.type === 'NAME' && span.confidence < 0.9 && isCity(options.dictionaries, foldedWords(text))) return { verdict: 'ignored', type: 'NAME', start: span.start, end: span.end };
+    if (span.type === 'NAME' && span.confidence < 0.9) {
+      const verdict = nameGuess(view, span, text, allowed, memory);
+      if (verdict !== undefined) return { verdict, type: 'NAME', start: span.start, end: span.end };
+    }
+    // A "licence" or "id" that reads as a calendar day ("mg/dL on 2017-12-09") is a date.
+    if (idTypes.has(span.type) && /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/.test(text.trim()) && parseWrittenDate(text) !== undefined) {
+      return { verdict: leakCategories.has('DATE') && !allowed.allows('DATE', text) ? 'leak' : leakCategories.has('DATE') ? 'allowed' : 'ignored', type: 'DATE', start: span.start, end: span.end };
+    }
     let { start, end } = span;
     if (idTypes.has(span.type)) ({ start, end } = wholeCode(view, span.start, span.end));
     const whole = view.slice(start, end);
@@ -166,18 +209,31 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
     return { verdict: own ? 'allowed' : 'leak', type: span.type, start, end };
   };
 
-  return {
-    check({ text, from, allowed, known, memory }) {
+  const this_: LeakChecker = {
+    check(input) {
+      const { text, from, allowed, memory } = input;
       const { view, tokens } = detectionView(text);
       const findings: Finding[] = [];
       for (const token of tokens) if (token.end > from) findings.push({ ...token, verdict: 'token' });
       if (!/[\p{L}\p{N}]/u.test(view.slice(from))) return findings;
-      const spans = spansOf(view, known, memory);
+      const spans = spansOf(view, input.known, memory, input.recent);
       const judgeAll = (list: readonly Span[]): boolean => {
         let learned = false;
         for (const span of list) {
           if (span.end <= from) continue;
-          const judged = judge(view, span, allowed, known, memory);
+          const judged = judge(view, span, input);
+          // The engine merges overlapping spans under the most confident one's category, so a long
+          // span judged harmless (a "date" or an address line) is checked again on its own: another
+          // identifier it swallowed is still found.
+          if (judged.verdict !== 'leak' && !input.nested && /\s\S+\s\S+\s/.test(view.slice(span.start, span.end))) {
+            const inner = this_.check({ ...input, text: text.slice(span.start, span.end), from: 0, nested: true });
+            const innerLeaks = inner.filter((f) => f.verdict === 'leak');
+            if (innerLeaks.length > 0) {
+              for (const f of innerLeaks) findings.push({ ...f, start: f.start + span.start, end: f.end + span.start });
+              learned = true;
+              continue;
+            }
+          }
           findings.push({ start: judged.start, end: judged.end, type: judged.type, verdict: judged.verdict });
           if (judged.verdict !== 'leak' || judged.type !== 'NAME') continue;
           for (const word of nameWords(view.slice(span.start, span.end))) {
@@ -194,6 +250,7 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
       return findings.sort((a, b) => a.start - b.start);
     },
   };
+  return this_;
 }
 
 /**

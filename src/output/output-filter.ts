@@ -8,11 +8,14 @@ import { createDeidEngine } from '../deid/detect.js';
 import { loadDictionaries } from '../deid/dictionaries/index.js';
 import type { OutputConfig } from './config-schema.js';
 import { createLeakChecker, type LeakChecker, type OutputDetector } from './leak-check.js';
+import { createRecentPatients, type RecentPatients } from './recent-patients.js';
 import { createResponseFilter, type ResponseFilter, type ResponseFilterInput } from './response-filter.js';
 
 export interface OutputFilter {
   readonly config: OutputConfig;
   readonly checker: LeakChecker;
+  /** The patients this process served recently (config `output.recentPatients`). */
+  readonly recent: RecentPatients;
   forRequest(input: Omit<ResponseFilterInput, 'config' | 'checker'>): ResponseFilter;
 }
 
@@ -39,9 +42,11 @@ export function createOutputFilter(options: OutputFilterOptions): OutputFilter {
     leakCategories: options.config.leakCategories,
     language,
   });
+  const recent = createRecentPatients({ maxPatients: options.config.recentPatients.maxPatients, ttlMs: options.config.recentPatients.ttlMs });
   return {
     config: options.config,
     checker,
+    recent,
     forRequest: (input) => createResponseFilter({ ...input, config: options.config, checker }),
   };
 }

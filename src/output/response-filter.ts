@@ -17,7 +17,7 @@
  * destination never reaches the caller, so it is recorded but does not block.
  */
 import type { ChatDelta, ChatResult, ChatRequest, FinishReason, ToolCallDelta } from '../providers/types.js';
-import type { KnownPhi } from '../deid/types.js';
+import type { KnownPhi, Span } from '../deid/types.js';
 import { createAllowedIdentifiers } from './allowed.js';
 import type { OutputConfig } from './config-schema.js';
 import type { LeakChecker } from './leak-check.js';
@@ -29,6 +29,8 @@ export interface ResponseFilterInput {
   readonly checker: LeakChecker;
   /** The request patient's identifiers. */
   readonly known?: KnownPhi | undefined;
+  /** Identifiers of other recently served patients in a text (recent-patients.ts); absent: detection only. */
+  readonly recent?: ((text: string) => readonly Span[]) | undefined;
   /** The texts the model was given in this request. */
   readonly payload: readonly string[];
   /** Tool names the request offered. */
@@ -105,6 +107,7 @@ export function createResponseFilter(input: ResponseFilterInput): ResponseFilter
     checker: input.checker,
     allowed,
     known: input.known,
+    recent: input.recent,
     links: { allowedHosts: config.allowedLinkHosts, marker: config.linkMarker },
     redactionMarker: config.redactionMarker,
     window: config.streamWindowChars,

@@ -10,9 +10,11 @@
  *   one word is an unambiguous name or the run reads first name then surname;
  * - a single capitalised unambiguous name ("Schimmel's labs");
  * - the rest of a name the engine found in part ("Wolf, Michele" when it found "Michele");
- * - a lower-case name followed by a lower-case surname, neither an ordinary word ("patria schimmel");
+ * - a lower-case first name (or name) followed by a lower-case surname, one of them no ordinary
+ *   word ("patria schimmel", "max dicki");
  * - a word of a name already found to be another patient's, wherever it recurs ("… Keeling's");
- * - a street address written in lower case ("301 wiza dale").
+ * - a street address written in lower case ("301 wiza dale");
+ * - a long code the engine's bounded patterns leave ("3F6FD0BB6CD3EB3F4401CD38ACE25F2B").
  *
  * Words the engine's keep list holds (eponyms, drug names, note vocabulary) and words with
  * clinical endings are never flagged by a sweep. Spans never overlap the engine's non-name spans.
@@ -85,7 +87,8 @@ function wordsOf(text: string): Word[] {
   }
   for (let i = 0; i + 1 < words.length; i++) {
     const word = words[i] as Word;
-    const gap = text.slice(word.end, (words[i + 1] as Word).start).replace(/^['’]s/i, '');
+    // a possessive ends a name ("Dare's Body Weight")
+    const gap = text.slice(word.end, (words[i + 1] as Word).start);
     word.gapAfter = /^[ \t]{1,3}$/.test(gap) ? 'space' : /^,[ \t]{1,3}$/.test(gap) ? 'comma' : /^\.[ \t]{1,3}$/.test(gap) && word.end - word.start === 1 ? 'initial' : 'other';
   }
   return words;
@@ -186,8 +189,10 @@ export function sweepNames(text: string, spans: readonly Span[], dict: Dictionar
         const word = words[k] as Word;
         const cls = classes[k] as NameClass;
         // a first name beside the surname the engine found may be an ordinary word too ("Rosenbaum, Van")
-        return inName(word) || (cls.weak && word.bare.length >= 3 && (cls.strong || cls.first || !dict.commonWords.has(word.bare)) && !word.upper);
+        return inName(word) || (cls.weak && word.bare.length >= 3 && (cls.strong || cls.first || !dict.commonWords.has(word.bare)) && (!word.upper || allUpper));
       };
+      // "MICHELE WOLF": capitals extend a name the engine found in capitals
+      const allUpper = run.every((k) => (words[k] as Word).upper);
       while (run.length > 0 && !extends_(run[0] as number)) run = run.slice(1);
       while (run.length > 0 && !extends_(run[run.length - 1] as number)) run = run.slice(0, -1);
       if (run.length === 0 || run.every((k) => inName(words[k] as Word))) continue;
@@ -235,8 +240,11 @@ export function sweepNames(text: string, spans: readonly Span[], dict: Dictionar
     const cls = classes[k] as NameClass;
     const next = words[k + 1];
     const nextCls = classes[k + 1];
-    if (word.lower && next && nextCls && next.lower && word.gapAfter === 'space' && cls.strong && nextCls.last && nextCls.strong &&
-        !dict.commonWords.has(word.bare) && !dict.commonWords.has(next.bare) && !blocked(next)) {
+    const lowerPair =
+      word.lower && next !== undefined && nextCls !== undefined && next.lower && word.gapAfter === 'space' && !blocked(next) && cls.weak && nextCls.weak &&
+      (cls.first || cls.strong) && nextCls.last &&
+      ((cls.strong && !dict.commonWords.has(word.bare)) || (nextCls.strong && !dict.commonWords.has(next.bare)));
+    if (lowerPair && next) {
       push(word.start, next.end);
       k++;
       continue;
@@ -282,13 +290,39 @@ export function sweepStreets(text: string, spans: readonly Span[], dict: Diction
   for (const m of text.matchAll(streetCache.re)) {
     const start = m.index;
     const end = start + m[0].length;
-    if (overlaps(spans, start, end, () => true)) continue;
+    // inside another category's span it is no street; beside the engine's part of an address it completes it
+    if (overlaps(spans, start, end, (span) => span.type !== 'LOCATION')) continue;
     // A street has a proper name: no function word or unit between number and street type, and at
     // least one word that is no ordinary or clinical word ("301 Wiza Dale", not "8 mm camera ports").
     const middle = (m[1] ?? '').trim().split(/[ \t]+/).map((w) => w.toLowerCase().replace(/['’]+$/, ''));
     if (middle.some((w) => streetStopWords.has(w))) continue;
     if (!middle.some((w) => w.length >= 3 && !dict.commonWords.has(w) && !dict.keep.has(w) && !clinicalEnding.test(w))) continue;
     out.push({ start, end, type: 'LOCATION', detector: 'output:street', confidence: 0.75 });
+  }
+  return out;
+}
+
+/** A number that is a measurement ("1000MG", "25mcg", "2x3cm"), not a code. */
+const measurement = /^\d+(?:[.,]\d+)?(?:mg|mcg|ug|ml|l|g|kg|iu|units?|meq|mmhg|mm|cm|m|hrs?|h|min|sec|s|x|%)+\d*$/i;
+const codePattern = /(?<![\p{L}\p{N}_-])[\p{L}\p{N}]+(?:[-_/.][\p{L}\p{N}]+){0,8}(?![\p{L}\p{N}_-])/gu;
+
+/**
+ * Codes the engine's bounded patterns leave: long runs of letters and digits such as a record
+ * number written without its hyphens ("3F6FD0BB6CD3EB3F…"), at least eight characters with three
+ * digits and a letter. Measurements, dates and words are not codes.
+ */
+export function sweepCodes(text: string, spans: readonly Span[]): Span[] {
+  if (!/\d{3}/.test(text)) return [];
+  const out: Span[] = [];
+  for (const m of text.matchAll(codePattern)) {
+    const token = m[0];
+    const compact = token.replace(/[-_/.]/g, '');
+    if (compact.length < 8 || compact.length > 128) continue;
+    const digitCount = compact.replace(/\D/g, '').length;
+    if (digitCount < 3 || digitCount === compact.length || !/\p{L}/u.test(compact)) continue;
+    if (measurement.test(compact) || /^\d{4}-\d{2}-\d{2}t/i.test(token)) continue;
+    if (overlaps(spans, m.index, m.index + token.length, () => true)) continue;
+    out.push({ start: m.index, end: m.index + token.length, type: 'ID', detector: 'output:code', confidence: 0.7 });
   }
   return out;
 }

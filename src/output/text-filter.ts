@@ -7,7 +7,7 @@
  * checked. An identifier or a link never straddles a cut, and a plain answer goes through the
  * very same steps in one push, so streamed and plain results are identical.
  */
-import type { KnownPhi, PhiCategory } from '../deid/types.js';
+import type { KnownPhi, PhiCategory, Span } from '../deid/types.js';
 import type { AllowedIdentifiers } from './allowed.js';
 import { createLeakMemory, detectionView, redactLeaks, urlText, type Finding, type LeakChecker } from './leak-check.js';
 import { neutraliseLinks, type LinkPolicy } from './links.js';
@@ -40,6 +40,8 @@ export interface TextFilterContext {
   readonly checker: LeakChecker;
   readonly allowed: AllowedIdentifiers;
   readonly known?: KnownPhi | undefined;
+  /** Identifiers of other recently served patients in a text (recent-patients.ts). */
+  readonly recent?: ((text: string) => readonly Span[]) | undefined;
   readonly links: LinkPolicy;
   readonly redactionMarker: string;
   readonly window: number;
@@ -69,7 +71,7 @@ export function createTextFilter(ctx: TextFilterContext, kind: 'text' | 'argumen
     window: ctx.window,
     markup,
     // Every finding counts here, whatever its verdict (URLs included): a forced cut avoids them all.
-    spans: (text) => ctx.checker.check({ text, from: 0, allowed: ctx.allowed, known: ctx.known, memory: createLeakMemory() }),
+    spans: (text) => ctx.checker.check({ text, from: 0, allowed: ctx.allowed, known: ctx.known, recent: ctx.recent, memory: createLeakMemory() }),
   });
 
   const count = (findings: readonly Finding[]): boolean => {
@@ -94,7 +96,7 @@ export function createTextFilter(ctx: TextFilterContext, kind: 'text' | 'argumen
       // A removed destination that carried another patient's identifier is recorded, though it never leaves.
       for (const destination of neutralised.destinations) {
         const inner = detectionView(urlText(destination)).view;
-        const findings = ctx.checker.check({ text: inner, from: 0, allowed: ctx.allowed, known: ctx.known, memory: createLeakMemory() });
+        const findings = ctx.checker.check({ text: inner, from: 0, allowed: ctx.allowed, known: ctx.known, recent: ctx.recent, memory: createLeakMemory() });
         const leaks = findings.filter((f) => f.verdict === 'leak').length;
         if (leaks > 0) {
           ctx.tally.leaksInLinks += leaks;
@@ -103,7 +105,7 @@ export function createTextFilter(ctx: TextFilterContext, kind: 'text' | 'argumen
       }
     }
     const joined = context + text;
-    const findings = ctx.checker.check({ text: joined, from: context.length, allowed: ctx.allowed, known: ctx.known, memory });
+    const findings = ctx.checker.check({ text: joined, from: context.length, allowed: ctx.allowed, known: ctx.known, recent: ctx.recent, memory });
     const leaked = count(findings);
     const out = redactLeaks(joined, context.length, findings, ctx.redactionMarker);
     context = joined.slice(-contextChars);

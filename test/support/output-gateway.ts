@@ -44,6 +44,8 @@ export interface OutputGatewayOptions {
   readonly patients: ReadonlyMap<string, KnownPhi>;
   /** The model name callers use. Default `clinical-llm`. */
   readonly modelName?: string;
+  /** Also serve `cloud-llm` from an endpoint not cleared for PHI, so payloads leave de-identified. */
+  readonly cloud?: boolean;
 }
 
 export async function startOutputGateway(options: OutputGatewayOptions): Promise<OutputGateway> {
@@ -70,6 +72,9 @@ export async function startOutputGateway(options: OutputGatewayOptions): Promise
           timeoutMs: 10_000,
           models: [{ name: options.modelName ?? 'clinical-llm' }],
         },
+        ...(options.cloud
+          ? [{ id: 'cloud-llm', kind: 'openai', baseUrl: `${model.url}/v1`, apiKey: 'env:UPSTREAM_KEY', maxRetries: 0, timeoutMs: 10_000, models: [{ name: 'cloud-llm' }] }]
+          : []),
       ],
     }),
   );

@@ -115,8 +115,13 @@ export async function filterOutput(ctx: PipelineContext): Promise<void> {
   if (!config.enabled || (result?.kind !== 'chat' && result?.kind !== 'stream')) return;
   const patient = ctx.headers?.patient;
   const known = ctx.patientPhi ?? (patient === undefined ? undefined : await ctx.deps.patientPhiSource?.(patient));
-  const answer = outputFilterFor(ctx.deps).forRequest({
+  const filter = outputFilterFor(ctx.deps);
+  const patientKey = patient === undefined ? undefined : ctx.deps.keyedHash(patient, 'audit-patient');
+  // This patient's identifiers join the recently served set, so other patients' answers are checked against them.
+  if (patientKey !== undefined && known !== undefined) filter.recent.register(patientKey, known);
+  const answer = filter.forRequest({
     known,
+    recent: (text) => filter.recent.find(text, patientKey),
     payload: payloadTexts(ctx.request),
     offeredTools: offeredTools(ctx.request),
     blockOnLeak: config.blockOnLeak || ctx.useCase?.spec.output.blockOnLeak === true,
