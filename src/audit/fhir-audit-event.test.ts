@@ -80,6 +80,9 @@ describe('toFhirAuditEvent', () => {
       [simpleEvent(6, fixtureStart, 'user.set_roles', 'admin'), 'rest', 'update', 'U'],
       [simpleEvent(7, fixtureStart, 'apikey.revoke', 'admin'), 'rest', 'delete', 'D'],
       [simpleEvent(8, fixtureStart, 'alert'), '110113', undefined, 'E'],
+      // Catalogued patterns win over the action-name rules.
+      [simpleEvent(11, fixtureStart, 'careteam.query', 'admin'), 'rest', 'search-type', 'E'],
+      [simpleEvent(12, fixtureStart, 'review.read', 'dr-a'), 'rest', 'read', 'R'],
       [refusal(9, fixtureStart, 'dr-b', 'patient_access_denied', 'p3hash'), 'rest', 'update', 'U'],
     ];
     for (const [event, type, subtype, action] of cases) {

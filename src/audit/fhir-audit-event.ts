@@ -17,6 +17,7 @@
  *
  * https://profiles.ihe.net/ITI/BALP/ · http://hl7.org/fhir/R4/auditevent.html
  */
+import { auditCatalogue } from './catalogue.js';
 import type { AuditEvent } from './record.js';
 
 /** The code systems used, with the spec each comes from. */
@@ -94,6 +95,10 @@ const restType: Coding = { system: fhirSystems.auditEventType, code: 'rest', dis
 /** Which BALP pattern an event follows. */
 export function balpPatternOf(event: AuditEvent): Pattern {
   if (event.endpointId !== undefined) return 'disclosure';
+  // The catalogue names each event type's pattern; the rules below cover types it does not list,
+  // and requests of a disclosing type that never reached a vendor (refusals), which disclosed nothing.
+  const catalogued = auditCatalogue[event.type]?.pattern;
+  if (catalogued !== undefined && catalogued !== 'disclosure') return catalogued;
   switch (event.type) {
     case 'models.list':
       return 'query';

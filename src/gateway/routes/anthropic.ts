@@ -29,7 +29,8 @@ export function registerAnthropicRoutes(app: Hono<{ Bindings: HttpBindings }>, d
     const model = ctx.request?.model ?? '';
     switch (result.kind) {
       case 'chat':
-        return sendJson(c, 200, toAnthropicMessage(result.value, model), requestId);
+        // The clinical-safeguards annotation (label, citations, review) travels beside Anthropic's fields.
+        return sendJson(c, 200, { ...toAnthropicMessage(result.value, model), ...('phigate' in result.value ? { phigate: result.value.phigate } : {}) }, requestId);
       case 'stream':
         // message_stop ends an Anthropic stream; there is no separate terminator.
         return sendSse(c, toAnthropicStream(result.deltas, model), requestId, encodeAnthropicEvent, '', (err) => encodeAnthropicEvent(toAnthropicStreamError(err)));
