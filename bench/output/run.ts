@@ -19,8 +19,11 @@
  * process, what counting dates as leaks would cost on the same-patient set, and how many
  * planted birth dates of other patients pass (dates are not counted by default).
  *
+ * A third set, same-patient-notes, takes the 1,215 Synthea encounter notes of ../shared/data/notes
+ * as answers for their own patients (text nobody here wrote), asked with nothing but the question.
+ *
  * Options: --per-set N (answers per set, default 2200), --modes redact,block,detect, --json OUT,
- * --seed N. The patient context comes from the Synthea bundles through the gateway's
+ * --seed N, --no-notes. The patient context comes from the Synthea bundles through the gateway's
  * `patientPhiSource` seam (test/support/output-gateway.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,8 +35,8 @@ import { createOutputFilter } from '../../src/output/output-filter.js';
 import type { ChatResult } from '../../src/providers/types.js';
 import { trustingFetch } from '../../test/support/gateway.js';
 import { startOutputGateway, type OutputGateway } from '../../test/support/output-gateway.js';
-import { buildScenarios, plantedFound, question, type Scenario } from '../../test/support/output-scenarios.js';
-import { loadSyntheaPatients } from '../../test/support/synthea-patients.js';
+import { buildScenarios, noteScenarios, plantedFound, question, type Scenario } from '../../test/support/output-scenarios.js';
+import { loadSyntheaNotes, loadSyntheaPatients } from '../../test/support/synthea-patients.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -45,6 +48,7 @@ type Mode = 'redact' | 'block' | 'detect';
 const modes = (opt('--modes') ?? 'redact,block,detect').split(',') as Mode[];
 const seed = Number(opt('--seed') ?? 7);
 const jsonOut = opt('--json');
+const withNotes = !args.includes('--no-notes');
 const allowedLinkHosts = ['medlineplus.gov'];
 
 interface Outcome {
@@ -89,9 +93,9 @@ async function ask(client: OpenAI, gw: OutputGateway, scenario: Scenario): Promi
   }
 }
 
-async function runMode(mode: Mode, scenarios: readonly Scenario[], patients: ReturnType<typeof loadSyntheaPatients>): Promise<Outcome[]> {
+async function runMode(mode: Mode, scenarios: readonly Scenario[]): Promise<Outcome[]> {
   const gw = await startOutputGateway({
-    patients: new Map(patients.map((p) => [p.reference, p.known])),
+    patients: new Map(scenarios.map((s) => [s.patient.reference, s.patient.known])),
     // detect: redaction with detection alone (no recently-served-patients index)
     output: { allowedLinkHosts, blockOnLeak: mode === 'block', ...(mode === 'detect' ? { recentPatients: { maxPatients: 0 } } : {}) },
   });
@@ -203,11 +207,16 @@ function datesFigures(scenarios: readonly Scenario[], outcomes: readonly Outcome
 
 async function main(): Promise<void> {
   const patients = loadSyntheaPatients();
-  const scenarios = buildScenarios(patients, perSet, seed);
+  const generated = buildScenarios(patients, perSet, seed);
+  const notes = withNotes ? noteScenarios(loadSyntheaNotes(), generated.length) : [];
+  const scenarios = [...generated, ...notes];
   const started = Date.now();
-  console.log(`# bench:output — ${patients.length} Synthea patients, ${perSet} same-patient and ${perSet} adversarial answers per mode, seed ${seed}\n`);
+  console.log(
+    `# bench:output — ${patients.length} Synthea patients, ${perSet} same-patient and ${perSet} adversarial answers per mode` +
+      `${withNotes ? `, and ${notes.length} Synthea notes as answers for their own patients` : ''}, seed ${seed}\n`,
+  );
   const outcomes: Outcome[] = [];
-  for (const mode of modes) outcomes.push(...(await runMode(mode, scenarios, patients)));
+  for (const mode of modes) outcomes.push(...(await runMode(mode, scenarios)));
   console.log(table(outcomes));
   console.log('');
   console.log(datesFigures(scenarios, outcomes));

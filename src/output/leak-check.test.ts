@@ -61,6 +61,21 @@ describe('the leak check', () => {
     expect(check('Summary for Rosenbaum, Van: stable.').out).toBe('Summary for [REDACTED]: stable.');
   });
 
+  it('catches surnames after initials and long codes written without separators', () => {
+    expect(check('For comparison, J. Bode and M. Turner did well.').out).toBe('For comparison, [REDACTED] and [REDACTED] did well.');
+    expect(check('Record F07E9B1D9CC7465E8ABC94E84793D1FB matches; see also f1731e33dc554ee872d7cece2e49bedd.').out).toBe(
+      'Record [REDACTED] matches; see also [REDACTED].',
+    );
+    expect(check('Take 1000MG daily; HbA1c 7.9; code 2017-12-09.').out).toBe('Take 1000MG daily; HbA1c 7.9; code 2017-12-09.');
+  });
+
+  it('looks inside a long span the engine merged under one category', () => {
+    const line = '- Address: 238 Wolff Terrace Ste. ANDY SCHADEN (DOB 1932-06-09) is on the same ward. 7, Yarmouth\n';
+    expect(check(line).out).not.toContain('SCHADEN');
+    const own = '- Address: 238 Wolff Terrace (999-93-7616), Yarmouth\n';
+    expect(check(own).out).not.toContain('7616');
+  });
+
   it('finds a leaked name again wherever it recurs in the same answer', () => {
     expect(check("Bob Keeling is another patient; bob keeling and Keeling's labs are not hers.").out).toBe(
       "[REDACTED] is another patient; [REDACTED] and [REDACTED]'s labs are not hers.",

@@ -23,7 +23,7 @@ import { parseToken, tokenPattern } from '../deid/tokens.js';
 import type { DetectOptions, KnownPhi, PhiCategory, Span } from '../deid/types.js';
 import type { AllowedIdentifiers } from './allowed.js';
 import { foldedWords, nameWords } from './normalise.js';
-import { isCity, sweepCodes, sweepNames, sweepStreets } from './sweeps.js';
+import { isCity, measurement, sweepCodes, sweepNames, sweepStreets } from './sweeps.js';
 
 export type Verdict = 'token' | 'allowed' | 'ignored' | 'leak';
 
@@ -201,6 +201,8 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
     if (idTypes.has(span.type) && /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/.test(text.trim()) && parseWrittenDate(text) !== undefined) {
       return { verdict: leakCategories.has('DATE') && !allowed.allows('DATE', text) ? 'leak' : leakCategories.has('DATE') ? 'allowed' : 'ignored', type: 'DATE', start: span.start, end: span.end };
     }
+    // "1000MG", "2x3cm": a dose or a size is no code
+    if (idTypes.has(span.type) && span.type !== 'PHONE' && span.type !== 'FAX' && measurement.test(text.replace(/[\s-]/g, ''))) return { verdict: 'ignored', type: span.type, start: span.start, end: span.end };
     let { start, end } = span;
     if (idTypes.has(span.type)) ({ start, end } = wholeCode(view, span.start, span.end));
     const whole = view.slice(start, end);

@@ -8,10 +8,11 @@
  * - runs of capitalised words from the name lists ("Bob Keeling", "Keeling, Bob", "BOB KEELING"),
  *   even at the start of a sentence and even when each word is also an ordinary word, as long as
  *   one word is an unambiguous name or the run reads first name then surname;
- * - a single capitalised unambiguous name ("Schimmel's labs");
+ * - a single capitalised unambiguous name ("Schimmel's labs"), or any surname after an initial
+ *   ("J. Bode");
  * - the rest of a name the engine found in part ("Wolf, Michele" when it found "Michele");
- * - a lower-case first name (or name) followed by a lower-case surname, one of them no ordinary
- *   word ("patria schimmel", "max dicki");
+ * - a lower-case name followed by a lower-case surname, the surname or a first name before it no
+ *   ordinary word ("patria schimmel", "renato dare"; not "morse fall scale");
  * - a word of a name already found to be another patient's, wherever it recurs ("… Keeling's");
  * - a street address written in lower case ("301 wiza dale");
  * - a long code the engine's bounded patterns leave ("3F6FD0BB6CD3EB3F4401CD38ACE25F2B").
@@ -114,7 +115,7 @@ function classify(dict: Dictionaries, bare: string): NameClass {
   // "Smith-Jones" is a name when each part is; "Passy-Muir", "Roux-en-Y" and "Up-to-date" are not
   const listed = (set: ReadonlySet<string>): boolean =>
     set.has(bare) || (parts.length > 1 && parts.every((part) => dict.firstNames.has(part) || dict.lastNames.has(part)) && parts.some((part) => set.has(part)));
-  const vocabulary = bare.length < 2 || titleWords.has(bare) || dict.keep.has(bare) || clinicalEnding.test(bare) || (bare.endsWith('s') && dict.keep.has(bare.slice(0, -1)));
+  const vocabulary = bare.length < 3 || titleWords.has(bare) || dict.keep.has(bare) || clinicalEnding.test(bare) || (bare.endsWith('s') && dict.keep.has(bare.slice(0, -1)));
   const first = listed(dict.firstNames);
   const last = listed(dict.lastNames);
   const weak = (first || last) && !vocabulary;
@@ -188,8 +189,9 @@ export function sweepNames(text: string, spans: readonly Span[], dict: Dictionar
       const extends_ = (k: number): boolean => {
         const word = words[k] as Word;
         const cls = classes[k] as NameClass;
-        // a first name beside the surname the engine found may be an ordinary word too ("Rosenbaum, Van")
-        return inName(word) || (cls.weak && word.bare.length >= 3 && (cls.strong || cls.first || !dict.commonWords.has(word.bare)) && (!word.upper || allUpper));
+        // a first name beside the surname the engine found may be an ordinary word too ("Rosenbaum, Van"),
+        // and so may a surname before a comma ("Bode, Jackson") or a word of a name in capitals ("JACKSON BODE")
+        return inName(word) || (cls.weak && word.bare.length >= 3 && (cls.strong || cls.first || (comma && cls.last) || allUpper || !dict.commonWords.has(word.bare)) && (!word.upper || allUpper));
       };
       // "MICHELE WOLF": capitals extend a name the engine found in capitals
       const allUpper = run.every((k) => (words[k] as Word).upper);
@@ -233,6 +235,20 @@ export function sweepNames(text: string, spans: readonly Span[], dict: Dictionar
     if (accept) push((words[run[0] as number] as Word).start, (words[last] as Word).end);
   }
 
+  // "J. Bode", "M. Wolf": a capital initial with a full stop before a surname is a name, even when
+  // the surname is also an ordinary word.
+  for (let k = 0; k + 1 < words.length; k++) {
+    const initial = words[k] as Word;
+    const next = words[k + 1] as Word;
+    const nextCls = classes[k + 1] as NameClass;
+    if (initial.end - initial.start !== 1 || !initial.cap || initial.gapAfter !== 'initial') continue;
+    if (!next.cap || next.upper || next.product || !nextCls.last || !nextCls.weak || next.bare.length < 3 || blocked(next) || blocked(initial)) continue;
+    if (overlaps(out, initial.start, next.end, () => true) || (inName(next) && inName(initial))) continue;
+    const after = wordAfter(text, words, k + 1);
+    if (after && eponymHeads.has(after.bare)) continue;
+    push(initial.start, next.end);
+  }
+
   // Lower-case "first last", and recurring words of names found to be another patient's.
   for (let k = 0; k < words.length; k++) {
     const word = words[k] as Word;
@@ -242,8 +258,8 @@ export function sweepNames(text: string, spans: readonly Span[], dict: Dictionar
     const nextCls = classes[k + 1];
     const lowerPair =
       word.lower && next !== undefined && nextCls !== undefined && next.lower && word.gapAfter === 'space' && !blocked(next) && cls.weak && nextCls.weak &&
-      (cls.first || cls.strong) && nextCls.last &&
-      ((cls.strong && !dict.commonWords.has(word.bare)) || (nextCls.strong && !dict.commonWords.has(next.bare)));
+      nextCls.last && !eponymHeads.has(wordAfter(text, words, k + 1)?.bare ?? '') &&
+      ((nextCls.strong && !dict.commonWords.has(next.bare)) || (cls.first && cls.strong && !dict.commonWords.has(word.bare)));
     if (lowerPair && next) {
       push(word.start, next.end);
       k++;
@@ -265,7 +281,10 @@ export function sweepNames(text: string, spans: readonly Span[], dict: Dictionar
 const streetStopWords = new Set([
   'a', 'an', 'the', 'and', 'or', 'as', 'at', 'to', 'on', 'in', 'of', 'for', 'by', 'with', 'from', 'is', 'was', 'per', 'x', 'mm', 'cm', 'm',
   'km', 'mg', 'mcg', 'g', 'kg', 'ml', 'l', 'cc', 'fr', 'french', 'gauge', 'units', 'unit', 'times', 'hours', 'days', 'weeks', 'months', 'years',
-  'minutes', 'tablets', 'tablet', 'doses', 'puffs', 'drops', 'mmhg', 'bpm', 'percent',
+  'minutes', 'tablets', 'tablet', 'doses', 'puffs', 'drops', 'mmhg', 'bpm', 'percent', 'hour', 'minute', 'day', 'week', 'month', 'year', 'time',
+  'dose', 'cup', 'cups', 'glass', 'glasses', 'mile', 'miles', 'step', 'steps', 'pound', 'pounds', 'lb', 'lbs', 'ounce', 'oz', 'pack', 'packs',
+  'meter', 'meters', 'feet', 'foot', 'inch', 'inches', 'second', 'seconds', 'beats', 'breaths', 'sets', 'reps', 'point', 'points', 'level', 'levels',
+  'mmol', 'mcg', 'meq', 'gram', 'grams', 'liter', 'liters', 'vessel', 'vessels', 'cycles', 'cycle', 'lead', 'view', 'views', 'french', 'f',
 ]);
 
 let streetCache: { dict: Dictionaries; re: RegExp } | undefined;
@@ -274,7 +293,7 @@ let streetCache: { dict: Dictionaries; re: RegExp } | undefined;
 export function sweepStreets(text: string, spans: readonly Span[], dict: Dictionaries): Span[] {
   if (!/\d/.test(text)) return [];
   if (streetCache?.dict !== dict) {
-    const suffixes = [...dict.streetSuffixes, 'st', 'ave', 'rd', 'blvd', 'ln', 'dr', 'ct', 'pl', 'ter', 'hwy', 'pkwy', 'cir', 'trl', 'sq', 'wy']
+    const suffixes = [...new Set([...dict.streetSuffixes, 'boulevard', 'drive', 'court', 'lane', 'road', 'street', 'avenue', 'place', 'terrace', 'way', 'circle', 'st', 'ave', 'rd', 'blvd', 'ln', 'dr', 'ct', 'pl', 'ter', 'hwy', 'pkwy', 'cir', 'trl', 'sq', 'wy'])]
       .filter((s) => /^[a-z]+$/.test(s))
       .sort((a, b) => b.length - a.length);
     streetCache = {
@@ -296,14 +315,16 @@ export function sweepStreets(text: string, spans: readonly Span[], dict: Diction
     // least one word that is no ordinary or clinical word ("301 Wiza Dale", not "8 mm camera ports").
     const middle = (m[1] ?? '').trim().split(/[ \t]+/).map((w) => w.toLowerCase().replace(/['’]+$/, ''));
     if (middle.some((w) => streetStopWords.has(w))) continue;
-    if (!middle.some((w) => w.length >= 3 && !dict.commonWords.has(w) && !dict.keep.has(w) && !clinicalEnding.test(w))) continue;
+    // a street named with ordinary words ("812 mills brook") needs a house number of two digits or more
+    const proper = middle.some((w) => w.length >= 3 && !dict.commonWords.has(w) && !dict.keep.has(w) && !clinicalEnding.test(w));
+    if (!proper && !/^\d{2,}/.test(m[0])) continue;
     out.push({ start, end, type: 'LOCATION', detector: 'output:street', confidence: 0.75 });
   }
   return out;
 }
 
 /** A number that is a measurement ("1000MG", "25mcg", "2x3cm"), not a code. */
-const measurement = /^\d+(?:[.,]\d+)?(?:mg|mcg|ug|ml|l|g|kg|iu|units?|meq|mmhg|mm|cm|m|hrs?|h|min|sec|s|x|%)+\d*$/i;
+export const measurement = /^\d+(?:[.,]\d+)?(?:mg|mcg|ug|ml|l|g|kg|iu|units?|meq|mmhg|mm|cm|m|hrs?|h|min|sec|s|x|%)+\d*$/i;
 const codePattern = /(?<![\p{L}\p{N}_-])[\p{L}\p{N}]+(?:[-_/.][\p{L}\p{N}]+){0,8}(?![\p{L}\p{N}_-])/gu;
 
 /**
@@ -321,7 +342,8 @@ export function sweepCodes(text: string, spans: readonly Span[]): Span[] {
     const digitCount = compact.replace(/\D/g, '').length;
     if (digitCount < 3 || digitCount === compact.length || !/\p{L}/u.test(compact)) continue;
     if (measurement.test(compact) || /^\d{4}-\d{2}-\d{2}t/i.test(token)) continue;
-    if (overlaps(spans, m.index, m.index + token.length, () => true)) continue;
+    // a name guess of the engine may have bitten into the code ("Ms. Record F07…"): the code still counts whole
+    if (overlaps(spans, m.index, m.index + token.length, (span) => span.type !== 'NAME')) continue;
     out.push({ start: m.index, end: m.index + token.length, type: 'ID', detector: 'output:code', confidence: 0.7 });
   }
   return out;

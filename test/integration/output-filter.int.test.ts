@@ -30,7 +30,7 @@ let blocking: OutputGateway;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-const headersFor = (p: SyntheaPatient): Record<string, string> => ({ 'x-phigate-patient': p.reference, 'x-phigate-purpose': 'TREAT' });
+const headersFor = (p: { readonly reference: string }): Record<string, string> => ({ 'x-phigate-patient': p.reference, 'x-phigate-purpose': 'TREAT' });
 const patientsMap = new Map(patients.map((p) => [p.reference, p.known]));
 
 beforeAll(async () => {

@@ -16,13 +16,14 @@
  * Each adversarial answer lists what it planted as probes, so the delivered text can be checked
  * for them independently of the filter (`plantedFound`).
  */
-import type { SyntheaPatient } from './synthea-patients.js';
+import type { KnownPhi } from '../../src/deid/types.js';
+import type { SyntheaNote, SyntheaPatient } from './synthea-patients.js';
 
-export type ScenarioCategory = 'name' | 'mrn' | 'phone' | 'address' | 'email' | 'ssn' | 'licence' | 'mixed' | 'link';
+export type ScenarioCategory = 'name' | 'mrn' | 'phone' | 'address' | 'email' | 'ssn' | 'licence' | 'mixed' | 'link' | 'note';
 
 /** One identifier of another patient planted in an answer, and how to find it in delivered text. */
 export interface Planted {
-  readonly category: Exclude<ScenarioCategory, 'mixed' | 'link'>;
+  readonly category: Exclude<ScenarioCategory, 'mixed' | 'link' | 'note'>;
   /** Lower-case forms searched for in the delivered text (see `plantedFound`). */
   readonly probes: readonly string[];
   readonly kind: 'word' | 'digits' | 'compact' | 'text';
@@ -30,9 +31,10 @@ export interface Planted {
 
 export interface Scenario {
   readonly id: number;
-  readonly set: 'same-patient' | 'adversarial';
+  readonly set: 'same-patient' | 'adversarial' | 'same-patient-notes';
   readonly category: ScenarioCategory;
-  readonly patient: SyntheaPatient;
+  /** The request's patient: its reference (the x-phigate-patient header) and its identifiers. */
+  readonly patient: { readonly reference: string; readonly known: KnownPhi };
   readonly other?: SyntheaPatient;
   readonly stream: boolean;
   readonly prompt: string;
@@ -136,7 +138,7 @@ export function promptFor(p: SyntheaPatient): string {
 }
 
 interface Own {
-  readonly category: Exclude<ScenarioCategory, 'link'>;
+  readonly category: Exclude<ScenarioCategory, 'link' | 'note'>;
   readonly text: string;
 }
 
@@ -189,7 +191,7 @@ function nameProbe(o: SyntheaPatient): Planted {
   return { category: 'name', kind: 'word', probes: [o.family.toLowerCase()] };
 }
 
-function echo(rng: Rng, o: SyntheaPatient, category: Exclude<ScenarioCategory, 'mixed' | 'link'> | 'mixed' | 'link'): Echo {
+function echo(rng: Rng, o: SyntheaPatient, category: Exclude<ScenarioCategory, 'note'>): Echo {
   const name = pick(rng, nameFormats(o));
   const mrn = { category: 'mrn' as const, kind: 'compact' as const, probes: [o.mrn.toLowerCase().split('-')[0] as string, (o.mrn.toLowerCase().split('-').at(-1) ?? o.mrn).toLowerCase()] };
   const phone = { category: 'phone' as const, kind: 'digits' as const, probes: [digits(o.phone).slice(3)] };
@@ -260,7 +262,7 @@ function collides(p: SyntheaPatient, o: SyntheaPatient, words: ReadonlySet<strin
   return words.has(o.family.toLowerCase()) || words.has(o.given.toLowerCase()) || words.has(o.street.toLowerCase().split(' ')[1] ?? '') || digits(o.phone) === digits(p.phone);
 }
 
-const adversarialCategories: readonly ScenarioCategory[] = ['name', 'name', 'mrn', 'phone', 'address', 'email', 'ssn', 'licence', 'mixed', 'link'];
+const adversarialCategories: readonly Exclude<ScenarioCategory, 'note'>[] = ['name', 'name', 'mrn', 'phone', 'address', 'email', 'ssn', 'licence', 'mixed', 'link'];
 
 /** Builds `perSet` same-patient and `perSet` adversarial scenarios, alternately plain and streamed. */
 export function buildScenarios(patients: readonly SyntheaPatient[], perSet: number, seed = 7): Scenario[] {
@@ -278,7 +280,7 @@ export function buildScenarios(patients: readonly SyntheaPatient[], perSet: numb
     const words = contextWords(patient, prompt);
     const others = patients.filter((o) => o !== patient && !collides(patient, o, words));
     const other = others[Math.floor(i / patients.length) % others.length] as SyntheaPatient;
-    const category = adversarialCategories[i % adversarialCategories.length] as ScenarioCategory;
+    const category = adversarialCategories[i % adversarialCategories.length] as Exclude<ScenarioCategory, 'note'>;
     const base = ownAnswer(rng, patient).text;
     const planted = echo(rng, other, category);
     // the echo goes at the end, at the start, or between two sentences
@@ -301,6 +303,23 @@ export function buildScenarios(patients: readonly SyntheaPatient[], perSet: numb
     });
   }
   return out;
+}
+
+/**
+ * Same-patient answers written by someone else: each Synthea encounter note as the answer for
+ * its own patient (their name, age, history, plan), asked with nothing but the question.
+ */
+export function noteScenarios(notes: readonly SyntheaNote[], firstId: number): Scenario[] {
+  return notes.map((note, i) => ({
+    id: firstId + i,
+    set: 'same-patient-notes' as const,
+    category: 'note' as const,
+    patient: note.patient,
+    stream: i % 2 === 1,
+    prompt: 'Patient context: see the chart.',
+    answer: note.text,
+    planted: [],
+  }));
 }
 
 /**

@@ -132,3 +132,27 @@ export function loadSyntheaPatients(): SyntheaPatient[] {
   }
   return patients;
 }
+
+/** A Synthea encounter note with its patient's identifiers (../shared/data/notes, read in place). */
+export interface SyntheaNote {
+  readonly patient: { readonly reference: string; readonly known: KnownPhi };
+  readonly text: string;
+}
+
+/** The 1,215 Synthea notes and the identifiers of the 13 patients they belong to, as the FHIR context step reads them. */
+export function loadSyntheaNotes(): SyntheaNote[] {
+  const known = new Map<string, KnownPhi>();
+  for (const line of readFileSync(sharedDataPath('notes', 'synthea-notes-patients.ndjson'), 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const patient = JSON.parse(line) as FhirResource;
+    known.set(`Patient/${patient.id}`, knownPhiOfPatient(patient));
+  }
+  const notes: SyntheaNote[] = [];
+  for (const line of readFileSync(sharedDataPath('notes', 'synthea-notes.jsonl'), 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const note = JSON.parse(line) as { patient: string; text: string };
+    const phi = known.get(note.patient);
+    if (phi) notes.push({ patient: { reference: note.patient, known: phi }, text: note.text });
+  }
+  return notes;
+}
