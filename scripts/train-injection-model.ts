@@ -8,9 +8,19 @@
  *   npx tsx scripts/train-injection-model.ts            # write the model
  *   npx tsx scripts/train-injection-model.ts --check    # fail if the committed model differs
  *
- * It also prints 5-fold out-of-fold figures on the train rows and the thresholds they suggest
- * (at most 2.5 % false positives on direct prompts, 1 % on third-party emails); the defaults in
- * src/screening/config-schema.ts were set from these. The test splits are not read.
+ * Model selection uses the train rows only, by 5-fold cross-validation over near-duplicate groups,
+ * repeated three times with other fold assignments and pooled
+ * (training/cross-validate.ts `nearDuplicateGroups`: a prompt, its copies behind other questions
+ * and its translation share a fold):
+ *
+ * 1. the L2 penalty is chosen from `l2Grid` by the classifier's own out-of-fold detection on the
+ *    direct train rows at ≤ 2.5 % false positives (ties go to the stronger penalty);
+ * 2. the script then prints the out-of-fold figures of the whole screen (rules + classifier) at
+ *    the configured thresholds and the thresholds they suggest (at most 2.5 % false positives on
+ *    direct prompts, 1 % on third-party emails); the defaults in src/screening/config-schema.ts
+ *    were set from these.
+ *
+ * The test splits are not read.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +28,18 @@ import { resolve } from 'node:path';
 import { screeningConfigSchema } from '../src/screening/config-schema.js';
 import type { ScreeningChannel } from '../src/screening/rules.js';
 import { loadInjectionRows } from '../src/screening/training/dataset.js';
-import { crossValidate, modelTrainingOptions, rates, thresholdFor, trainInjectionModel } from '../src/screening/training/cross-validate.js';
+import {
+  crossValidate,
+  forEachFold,
+  l2Grid,
+  modelTrainingOptions,
+  nearDuplicateGroups,
+  rates,
+  thresholdFor,
+  trainInjectionModel,
+  type HeldOutVerdict,
+} from '../src/screening/training/cross-validate.js';
+import { createInjectionScreener } from '../src/screening/screener.js';
 import { sharedDataPath } from '../test/support/shared-data.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,7 +47,39 @@ const outFile = resolve(root, 'src', 'screening', 'generated', 'injection-model.
 const check = process.argv.includes('--check');
 
 const rows = loadInjectionRows(sharedDataPath('injection')).filter((row) => row.split === 'train');
-const model = trainInjectionModel(rows);
+const groups = nearDuplicateGroups(rows);
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+// 1. The L2 penalty, by the classifier's own out-of-fold detection on direct train rows at ≤ 2.5 % false positives.
+const classifierBudget = 0.025;
+/** Fold-hash salts: each repetition of the 5-fold split puts the groups in other folds; results are pooled. */
+const repetitions = ['', 'repeat-1:', 'repeat-2:'];
+let chosen = { l2: modelTrainingOptions.l2, detection: -1 };
+for (const l2 of l2Grid) {
+  const results: HeldOutVerdict[] = [];
+  for (const salt of repetitions) {
+    forEachFold(
+      rows,
+      5,
+      (classifier, heldOut) => {
+        // The classifier's probability as the screen computes it (whole text and each sentence), without the rules.
+        const screener = createInjectionScreener({ channels: { direct: { threshold: 1, classifierWeight: 1 }, indirect: { threshold: 1, classifierWeight: 1 } }, classifier });
+        for (const row of heldOut) {
+          if (row.channel !== 'direct') continue;
+          const verdict = screener.screen(row.text, 'direct');
+          results.push({ row, verdict: { ...verdict, score: verdict.classifierScore } });
+        }
+      },
+      { groups, salt, training: { ...modelTrainingOptions, l2 } },
+    );
+  }
+  const detection = rates(results, thresholdFor(results, classifierBudget)).detectionRate;
+  console.log(`l2 ${l2}: classifier alone, direct train rows, ${repetitions.length}× grouped 5-fold: detection ${pct(detection)} at ≤ ${pct(classifierBudget)} FP`);
+  if (detection >= chosen.detection) chosen = { l2, detection };
+}
+const trainingOptions = { ...modelTrainingOptions, l2: chosen.l2 };
+console.log(`chosen l2 ${chosen.l2}`);
+const model = trainInjectionModel(rows, trainingOptions);
 
 const lines: string[] = [];
 for (let i = 0; i < model.weights.length; i += 116) lines.push(`  '${model.weights.slice(i, i + 116)}'`);
@@ -35,7 +88,7 @@ const source = `// SPDX-License-Identifier: Apache-2.0
 // (provenance and licences in ../SOURCES.md). Do not edit.
 import type { InjectionModelFile } from '../classifier.js';
 
-/** Logistic regression over ${model.dims} hashed n-gram buckets, trained on ${model.trainingRows} rows. */
+/** Naive-Bayes-scaled logistic regression over ${model.dims} hashed n-gram buckets, trained on ${model.trainingRows} rows (L2 ${chosen.l2}, chosen by grouped cross-validation). */
 export const injectionModel: InjectionModelFile = {
   format: ${model.format},
   dims: ${model.dims},
@@ -43,6 +96,7 @@ export const injectionModel: InjectionModelFile = {
   scale: ${model.scale},
   trainingDigest: '${model.trainingDigest}',
   trainingRows: ${model.trainingRows},
+  l2: ${model.l2},
   weights: [
 ${lines.join(',\n')},
   ].join(''),
@@ -66,16 +120,15 @@ const settings = {
   direct: { threshold: defaults.direct.threshold, classifierWeight: defaults.direct.classifierWeight },
   indirect: { threshold: defaults.indirect.threshold, classifierWeight: defaults.indirect.classifierWeight },
 };
-const heldOut = crossValidate(rows, 5, settings, modelTrainingOptions);
+const heldOut = repetitions.flatMap((salt) => crossValidate(rows, 5, settings, { groups, salt, training: trainingOptions }));
 const budget: Record<ScreeningChannel, number> = { direct: 0.025, indirect: 0.01 };
 for (const channel of ['direct', 'indirect'] as const) {
   const results = heldOut.filter((r) => r.row.channel === channel);
   const atDefault = rates(results);
   const suggested = thresholdFor(results, budget[channel]);
   const atSuggested = rates(results, suggested);
-  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   console.log(
-    `${channel.padEnd(8)} train 5-fold: threshold ${settings[channel].threshold} → detection ${pct(atDefault.detectionRate)}, false positives ${pct(atDefault.falsePositiveRate)}; ` +
+    `${channel.padEnd(8)} train ${repetitions.length}× grouped 5-fold: threshold ${settings[channel].threshold} → detection ${pct(atDefault.detectionRate)}, false positives ${pct(atDefault.falsePositiveRate)}; ` +
       `suggested ${suggested} (≤ ${pct(budget[channel])} FP) → detection ${pct(atSuggested.detectionRate)}, false positives ${pct(atSuggested.falsePositiveRate)}`,
   );
 }

@@ -8,7 +8,9 @@
  *    false positives; indirect ≥ 90 % at ≤ 2 %);
  * 2. the train splits with the same model (in-sample: the model has seen these rows);
  * 3. 5-fold cross-validation over all rows of both splits, each fold's model trained on the
- *    other folds only (injected emails stay in the fold of their benign original);
+ *    other folds only; folds are over near-duplicate groups (injected emails stay with their
+ *    benign original, a deepset prompt with its copies behind other questions and, in the train
+ *    split, its translation), so a held-out row has no near-copy in training;
  * 4. rules alone and the classifier alone on the test splits;
  * 5. false positives on 500 clinical notes (MTSamples) screened as retrieved content;
  * 6. the npm peers, at their own defaults, on the same test rows.
@@ -17,6 +19,10 @@
  * scripts/train-injection-model.ts, which reads the train splits only.
  *
  *   npm run bench:injection            # add --no-peer to skip the npm peers
+ *   npm run bench:injection -- --list-misses   # also list the ids of missed and falsely flagged test rows
+ *
+ * The ids of missed test rows are not printed by default: looking at them invites tuning on the
+ * held-out split.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,11 +32,12 @@ import type { ScreeningChannel } from '../../src/screening/rules.js';
 import { committedClassifier, createInjectionScreener, type ChannelSettings, type InjectionScreener } from '../../src/screening/screener.js';
 import { injectionModel } from '../../src/screening/generated/injection-model.js';
 import { loadInjectionRows, type InjectionRow } from '../../src/screening/training/dataset.js';
-import { crossValidate, rates, trainingDigest, type HeldOutVerdict, type RateSummary } from '../../src/screening/training/cross-validate.js';
+import { crossValidate, modelTrainingOptions, nearDuplicateGroups, rates, trainingDigest, type HeldOutVerdict, type RateSummary } from '../../src/screening/training/cross-validate.js';
 import { sharedDataPath } from '../../test/support/shared-data.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const withPeer = !process.argv.includes('--no-peer');
+const listMisses = process.argv.includes('--list-misses');
 const goals: Record<ScreeningChannel, { detection: number; falsePositives: number }> = {
   direct: { detection: 0.9, falsePositives: 0.05 },
   indirect: { detection: 0.9, falsePositives: 0.02 },
@@ -115,7 +122,7 @@ async function main(): Promise<void> {
   for (const channel of ['direct', 'indirect'] as const) console.log(line('train split (in-sample)', channel, rates(trainResults.filter((r) => r.row.channel === channel))));
 
   const started = process.hrtime.bigint();
-  const folds = crossValidate(rows, 5, channels);
+  const folds = crossValidate(rows, 5, channels, { groups: nearDuplicateGroups(rows), training: { ...modelTrainingOptions, l2: injectionModel.l2 } });
   const cvSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const channel of ['direct', 'indirect'] as const) console.log(line('5-fold CV, all rows', channel, rates(folds.filter((r) => r.row.channel === channel))));
   for (const channel of ['direct', 'indirect'] as const) {
@@ -142,10 +149,14 @@ async function main(): Promise<void> {
   const noteRules = new Map<string, number>();
   for (const r of noteResults) if (r.verdict.detected) for (const id of r.verdict.ruleIds) noteRules.set(id, (noteRules.get(id) ?? 0) + 1);
 
-  // Speed: the test rows, one at a time, after the runs above warmed the code.
+  // Speed: the test rows, one at a time, after the runs above warmed the code; and 2 kB user prompts (the first 2,048 characters of notes).
   const speedStart = process.hrtime.bigint();
   for (let i = 0; i < 3; i++) screenAll(screener, test);
   const perRowUs = Number(process.hrtime.bigint() - speedStart) / 1e3 / (3 * test.length);
+  const prompts2k = notes.filter((n) => n.text.length >= 2048).map((n) => n.text.slice(0, 2048));
+  const promptStart = process.hrtime.bigint();
+  for (let i = 0; i < 3; i++) for (const text of prompts2k) screener.screen(text, 'direct');
+  const per2kUs = Number(process.hrtime.bigint() - promptStart) / 1e3 / (3 * Math.max(1, prompts2k.length));
 
   if (withPeer) {
     const peers = await loadPeers();
@@ -156,14 +167,16 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `\nspeed: ${perRowUs.toFixed(0)} µs per test row (median text ~65 chars direct, ~1 kB indirect); ` +
+    `\nspeed: ${perRowUs.toFixed(0)} µs per test row (median text ~65 chars direct, ~1 kB indirect); ${per2kUs.toFixed(0)} µs per 2 kB direct prompt; ` +
       `${(noteMs / noteRows.length).toFixed(2)} ms per clinical note (median 2.5 kB); 5-fold CV (5 trainings) ${cvSeconds.toFixed(1)} s`,
   );
   if (noteRules.size > 0) console.log(`rules behind note false positives: ${[...noteRules].map(([id, n]) => `${id} ${n}`).join(', ')}`);
-  const missed = testResults.filter((r) => r.row.label === 'injection' && !r.verdict.detected).map((r) => r.row.id);
-  const falsePositives = testResults.filter((r) => r.row.label === 'benign' && r.verdict.detected).map((r) => r.row.id);
-  console.log(`test misses: ${missed.join(' ') || 'none'}`);
-  console.log(`test false positives: ${falsePositives.join(' ') || 'none'}`);
+  if (listMisses) {
+    const missed = testResults.filter((r) => r.row.label === 'injection' && !r.verdict.detected).map((r) => r.row.id);
+    const falsePositives = testResults.filter((r) => r.row.label === 'benign' && r.verdict.detected).map((r) => r.row.id);
+    console.log(`test misses: ${missed.join(' ') || 'none'}`);
+    console.log(`test false positives: ${falsePositives.join(' ') || 'none'}`);
+  }
 }
 
 await main();

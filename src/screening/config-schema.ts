@@ -10,8 +10,9 @@
  *   notice) and lets the rest through; `block` refuses the request; `flag` only audits.
  *
  * Default thresholds were chosen by `scripts/train-injection-model.ts` from out-of-fold scores
- * on the train splits only (at most 2.5 % false positives on direct prompts and 1 % on emails),
- * never from the test splits; `npm run bench:injection` measures them.
+ * on the train splits only — folds over near-duplicate groups, at most 2.5 % false positives on
+ * direct prompts and 1 % on emails — never from the test splits; `npm run bench:injection`
+ * measures them.
  */
 import { z } from 'zod';
 
@@ -24,7 +25,7 @@ export const screeningConfigSchema = z
     enabled: z.boolean().default(true),
     direct: z
       .strictObject({
-        threshold: threshold.default(0.66),
+        threshold: threshold.default(0.58),
         action: z.enum(['block', 'flag']).default('block'),
         /** How much the classifier counts beside the rules (0..1). */
         classifierWeight: classifierWeight.default(1),

@@ -4,8 +4,9 @@
  * changing how it is written, not what it says: full-width or styled letters, zero-width
  * characters between letters, look-alike letters from other scripts, leetspeak ("1gn0r3"),
  * letters spaced apart ("I g n o r e"), literal "\n" escapes standing in for line breaks, or the
- * instruction encoded as base64 or rot13. Every rule and the classifier read the forms made here,
- * so each trick has to be undone once, in one place.
+ * instruction encoded as base64 or rot13 — or simply misspells it ("ignroe all previus
+ * instructions"), which a pattern would miss too. Every rule and the classifier read the forms
+ * made here, so each trick has to be undone once, in one place.
  *
  * Nothing here keeps or reports the text beyond the returned forms; the signals are counts.
  */
@@ -14,7 +15,11 @@
 export interface NormalisedText {
   /** NFKC, zero-width and control characters removed, look-alike letters mapped, escapes unfolded, lower-cased, spaces collapsed. */
   readonly text: string;
-  /** `text` with leetspeak digits/symbols read as letters and spaced-out letters joined; equal to `text` when nothing changed. */
+  /**
+   * `text` with leetspeak digits/symbols read as letters, spaced-out letters joined and misspelt
+   * override words respelt (one keystroke off "ignore", "instructions", "vergiss", …); equal to
+   * `text` when nothing changed.
+   */
   readonly deobfuscated: string;
   /** Normalised plain text decoded from base64 snippets and, when it reads as language, from rot13. */
   readonly decoded: readonly string[];
@@ -31,6 +36,8 @@ export interface NormalisationSignals {
   readonly spacedRuns: number;
   /** Words whose digits or symbols were read as letters. */
   readonly leetWords: number;
+  /** Words one keystroke away from an override word, respelt as it. */
+  readonly respelled: number;
   /** Base64 snippets that decoded to readable text. */
   readonly base64: number;
   /** Whether the rot13 reading was kept. */
@@ -58,6 +65,7 @@ const leetMap: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e'
 const functionWords = new Set(
   'the a an and or to of in on is are be you your i me my it this that with for not all now what how do say tell ignore print write instructions previous above system prompt der die das und ich du sie nicht ist ein eine zu mit von auf alle jetzt was wie'.split(' '),
 );
+
 
 /** Lower-case, NFKC-folded form with invisible characters removed and look-alike letters mapped. */
 function foldText(input: string): { text: string; invisible: number; lookalikes: number } {
@@ -101,7 +109,8 @@ function joinSpacedLetters(text: string): { text: string; runs: number } {
 /** Reads leetspeak inside words that mix letters with digits or symbols ("1gn0r3" → "ignore"). */
 function readLeet(text: string): { text: string; words: number } {
   let words = 0;
-  const out = text.replace(/[\p{L}0-9@$!|+]+/gu, (token) => {
+  // Only tokens that hold a digit or symbol at all can change, so only those reach the callback.
+  const out = text.replace(/(?<![\p{L}0-9@$!|+])[\p{L}0-9@$!|+]*[0-9@$!|+][\p{L}0-9@$!|+]*/gu, (token) => {
     // Trailing "!" and "+" are punctuation ("stop!", "c++"), not letters.
     const trail = /[!+]*$/.exec(token)?.[0] ?? '';
     const word = token.slice(0, token.length - trail.length);
@@ -116,18 +125,93 @@ function readLeet(text: string): { text: string; words: number } {
   return { text: out, words };
 }
 
-function rot13(text: string): string {
-  return text.replace(/[a-z]/g, (ch) => String.fromCharCode(((ch.charCodeAt(0) - 97 + 13) % 26) + 97));
+/**
+ * The words of instruction overrides, English and German, that a misspelling is read back to:
+ * the verbs and the words for "earlier instructions". Only words of six or more letters, so one
+ * keystroke off is still unambiguous.
+ */
+const overrideLexicon = [
+  'ignore', 'ignoring', 'disregard', 'forget', 'forgetting', 'previous', 'preceding', 'instruction', 'instructions', 'everything',
+  'ignoriere', 'ignorieren', 'vergiss', 'vergessen', 'anweisung', 'anweisungen', 'vorherigen', 'bisherigen',
+];
+/** Real words one keystroke from an override word, which stay as they are (English, German and the Romance override verbs). */
+const notMisspellings = new Set([
+  'forgot', 'forgets', 'forged', 'forger', 'forges', 'ignored', 'ignores', 'ignorer', 'ignorez', 'ignora', 'ignoro', 'receding',
+  'vergass', 'vergaß', 'vergesse', 'vergesst', 'vergessene', 'vergessener', 'vergessenes', 'bisherige', 'vorherige', 'ignoriert', 'ignorierte',
+]);
+const lexiconWords = new Set(overrideLexicon);
+/** Two neighbouring letters as one number. */
+const pairCode = (word: string, at: number): number => word.charCodeAt(at) * 65536 + word.charCodeAt(at + 1);
+const lexiconStarts = new Set(overrideLexicon.map((word) => pairCode(word, 0)));
+const lexiconEndings = new Set(overrideLexicon.map((word) => pairCode(word, word.length - 2)));
+/** Each override word and each of its one-letter deletions → the override words it came from. */
+const deletionIndex = new Map<string, string[]>();
+for (const word of overrideLexicon) {
+  for (const key of [word, ...Array.from(word, (_, i) => word.slice(0, i) + word.slice(i + 1))]) {
+    const list = deletionIndex.get(key) ?? [];
+    if (!list.includes(word)) list.push(word);
+    deletionIndex.set(key, list);
+  }
 }
 
-/** Share of a text's words (of 2+ letters) that are common function words. */
-function languageShare(text: string): number {
-  const words = text.match(/\p{L}{1,}/gu) ?? [];
-  if (words.length < 3) return 0;
-  let hits = 0;
-  for (const word of words) if (functionWords.has(word)) hits++;
-  return hits / words.length;
+/** Whether `a` and `b` are at most one insertion, deletion, substitution or swap of neighbours apart. */
+function oneKeystrokeApart(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
+
+/** Respells words one keystroke away from an override word ("ignroe" → "ignore", "anwiesungen" → "anweisungen"). */
+function respellOverrideWords(text: string): { text: string; words: number } {
+  let words = 0;
+  const out = text.replace(/(?<!\p{L})\p{L}{5,13}(?!\p{L})/gu, (word) => {
+    // One keystroke changes at most one end of a word of five or more letters, so a misspelling keeps an override word's first two or last two letters.
+    if (!lexiconStarts.has(pairCode(word, 0)) && !lexiconEndings.has(pairCode(word, word.length - 2))) return word;
+    if (lexiconWords.has(word) || notMisspellings.has(word)) return word;
+    const candidates = new Set(deletionIndex.get(word) ?? []);
+    for (let i = 0; i < word.length; i++) for (const c of deletionIndex.get(word.slice(0, i) + word.slice(i + 1)) ?? []) candidates.add(c);
+    for (const candidate of candidates) {
+      if (oneKeystrokeApart(word, candidate)) {
+        words++;
+        return candidate;
+      }
+    }
+    return word;
+  });
+  return { text: out, words };
+}
+
+function rot13(text: string): string {
+  return text.replace(/[a-z]+/g, (run) => {
+    let out = '';
+    for (let i = 0; i < run.length; i++) out += String.fromCharCode(((run.charCodeAt(i) - 97 + 13) % 26) + 97);
+    return out;
+  });
+}
+
+/**
+ * Shares of a text's words that are common function words, as written and read as rot13 (a word
+ * reads as a function word in rot13 when it is one's rot13 form, so the whole text is rotated only
+ * when the reading is kept).
+ */
+function languageShares(text: string): { plain: number; rotated: number } {
+  const words = text.match(/\p{L}+/gu) ?? [];
+  if (words.length < 3) return { plain: 0, rotated: 0 };
+  let plain = 0;
+  let rotated = 0;
+  for (const word of words) {
+    if (functionWords.has(word)) plain++;
+    if (rotatedFunctionWords.has(word)) rotated++;
+  }
+  return { plain: plain / words.length, rotated: rotated / words.length };
+}
+
+const rotatedFunctionWords = new Set([...functionWords].map(rot13));
 
 const base64Snippet = /(?<![A-Za-z0-9+/=_-])(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?(?![A-Za-z0-9+/=])/g;
 const maxBase64Snippets = 8;
@@ -160,22 +244,24 @@ export function normaliseForScreening(input: string): NormalisedText {
   const folded = foldText(input);
   const spaced = joinSpacedLetters(folded.text);
   const leet = readLeet(spaced.text);
+  const respelled = respellOverrideWords(leet.text);
   const decoded: string[] = [];
   const base64 = decodeBase64Snippets(input);
   for (const snippet of base64) decoded.push(foldText(snippet).text);
   // rot13 is kept only when the decoding reads as language and the original does not.
-  const rotated = rot13(folded.text);
-  const keepRot13 = languageShare(rotated) >= 0.25 && languageShare(rotated) > 2 * languageShare(folded.text);
-  if (keepRot13) decoded.push(rotated);
+  const shares = languageShares(folded.text);
+  const keepRot13 = shares.rotated >= 0.25 && shares.rotated > 2 * shares.plain;
+  if (keepRot13) decoded.push(rot13(folded.text));
   return {
     text: folded.text,
-    deobfuscated: leet.text,
+    deobfuscated: respelled.text,
     decoded,
     signals: {
       invisible: folded.invisible,
       lookalikes: folded.lookalikes,
       spacedRuns: spaced.runs,
       leetWords: leet.words,
+      respelled: respelled.words,
       base64: base64.length,
       rot13: keepRot13,
     },

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Hand-written injection rules, English and German first (with the commonest override phrases in
- * French, Spanish, Italian, Dutch, Portuguese, Russian and Croatian). Each rule names one trick:
+ * Hand-written injection rules, English and German first (with the override phrases — "ignore /
+ * forget / do not follow the previous instructions" — in French, Spanish, Italian, Dutch,
+ * Portuguese, Russian, Polish and Croatian too). Misspelt override words are respelt before the
+ * rules read the text (normalise.ts), so the patterns spell each word once. Each rule names one trick:
  * overriding earlier instructions, switching the model's role or persona, extracting the system
  * prompt, faking a context boundary or a chat turn, exfiltrating through a URL or a tool, forcing
  * a fixed output, or — inside retrieved or pasted third-party content — an instruction addressed
@@ -43,7 +45,9 @@ const instructionNounsEn = String.raw`(?:instructions?|directions?|directives?|r
 const overrideVerbsDe = String.raw`(?:ignorier\p{L}*|vergiss|vergesst|vergessen sie|vergessen|missacht\p{L}*|überseh\p{L}*|verwirf|verwerfen|lass\p{L}*|streich\p{L}*|lösch\p{L}*|hinter sich)`;
 const instructionNounsDe = String.raw`(?:anweisung\p{L}*|befehl\p{L}*|aufgabe\p{L}*|auftr[aä]g\p{L}*|information\p{L}*|instruktion\p{L}*|angabe\p{L}*|ausführung\p{L}*|regel\p{L}*|vorgabe\p{L}*|richtlinie\p{L}*|kontext|dokument\p{L}*|artikel\p{L}*|text\p{L}*|prompt\p{L}*|alles)`;
 
-const rx = (source: string): RegExp => new RegExp(source, 'iu');
+// Every form the rules read is already lower-cased (normalise.ts), so no pattern needs the `i` flag — which would make
+// each of them several times slower on a long text.
+const rx = (source: string): RegExp => new RegExp(source, 'u');
 
 /** Every rule; order does not matter. */
 export const injectionRules: readonly InjectionRule[] = [
@@ -71,7 +75,41 @@ export const injectionRules: readonly InjectionRule[] = [
   {
     id: 'override.ignore_previous_de',
     weight: { direct: 0.95, indirect: 0.99 },
-    pattern: rx(String.raw`\b(?:vergiss|vergessen sie|ignorier\p{L}*)\s+(?:alles|das|dies|was)\b|\babweichend\s+(?:zu|von)\s+(?:den\s+)?(?:vorherig\p{L}*|bisherig\p{L}*|obig\p{L}*)|\b(?:die\s+)?obigen\s+ausführungen\s+ignorier|\balle\s+(?:bisherigen|vorherigen)\s+informationen\p{L}*\s*,?\s+die\s+sie\s+(?:erhalten|bekommen)`),
+    pattern: rx(String.raw`\b(?:vergiss|vergesst|vergessen sie|ignorier\p{L}*)\s+(?:(?:bitte|einfach|nun|jetzt|mal|doch|sofort|ab sofort)\s+){0,3}(?:alles|das|dies|was)\b|\babweichend\s+(?:zu|von)\s+(?:den\s+)?(?:vorherig\p{L}*|bisherig\p{L}*|obig\p{L}*)|\b(?:die\s+)?obigen\s+ausführungen\s+ignorier|\balle\s+(?:bisherigen|vorherigen)\s+informationen\p{L}*\s*,?\s+die\s+sie\s+(?:erhalten|bekommen)`),
+  },
+  {
+    // "Do not follow the previous instructions", "the previous instructions no longer apply", in German and English.
+    id: 'override.ignore_previous_de',
+    weight: { direct: 0.95, indirect: 0.99 },
+    pattern: rx(
+      [
+        String.raw`\b(?:befolg\p{L}*|beacht\p{L}*|berücksichtig\p{L}*|halt\p{L}*)(?:\s+(?:sie|dich|euch))?\s+(?:(?:die|deine|ihre|eure|alle|sämtliche)\s+)?(?:vorherig|bisherig|obig|vorangegangen|vorangehend|früher|ursprünglich|gegeben)\p{L}*\s+${instructionNounsDe}\s+(?:(?:ab sofort|jetzt|nun|bitte)\s+)?(?:nicht|nie|keinesfalls)\b`,
+        String.raw`\b(?:nicht\s+mehr|nicht|keine\p{L}*)\s+(?:an\s+)?(?:(?:die|deine|ihre|eure)\s+)?(?:vorherig|bisherig|obig|vorangegangen|früher|ursprünglich)\p{L}*\s+${instructionNounsDe}\s+(?:befolg|beacht|halt|berücksichtig)`,
+        String.raw`\b(?:lass\p{L}*|setz\p{L}*)(?:\s+(?:sie|du))?\s+(?:(?:die|deine|ihre|alle)\s+)?(?:vorherig|bisherig|obig|vorangegangen|früher|ursprünglich)\p{L}*\s+${instructionNounsDe}\s+(?:außer acht|beiseite|außer kraft|hinter dir|hinter sich)`,
+        String.raw`\b(?:vorherig|bisherig|obig|vorangegangen|früher|ursprünglich)\p{L}*\s+(?:anweisung|instruktion|regel|vorgabe|befehl|aufgabe)\p{L}*\s+(?:sind|gelten|ist|gilt)\s+(?:(?:ab sofort|jetzt|nun|ab jetzt|hiermit)\s+)?(?:nicht mehr gültig|ungültig|aufgehoben|hinfällig|nichtig|irrelevant|außer kraft)`,
+      ].join('|'),
+    ),
+  },
+  {
+    id: 'override.ignore_previous',
+    weight: { direct: 0.95, indirect: 0.99 },
+    pattern: rx(
+      String.raw`\b(?:previous|prior|above|earlier|preceding|original|old|all)\s+(?:instructions?|rules|directions|guidelines|prompts?|orders)\s+(?:are|were|is)\s+(?:now\s+|hereby\s+)?(?:void|invalid|cancel+ed|revoked|obsolete|irrelevant|no longer (?:valid|apply|relevant|in effect))\b`,
+    ),
+  },
+  {
+    // The same in the Romance languages and Dutch: an override verb, then within three words a word for the instructions.
+    id: 'override.ignore_previous_other',
+    weight: { direct: 0.95, indirect: 0.99 },
+    pattern: rx(
+      [
+        String.raw`\b(?:ignor(?:a|e|en|ar|ad)|olvid(?:a|e|en|ar|ad)|no\s+sig(?:as|a|an|ais)|omit(?:e|a|an|ir)|descart(?:a|e|en|ar))(?:\s+\p{L}+){0,3}\s+(?:instrucciones|indicaciones|órdenes|reglas|directrices)\b`,
+        String.raw`\b(?:ignor(?:e|ez|er)|oubli(?:e|ez|er)|ne\s+(?:suis|suivez|suivre|tenez)\s+pas(?:\s+compte)?)\s+(?:(?:toutes|tous|de)\s+)?(?:les|des|ces|vos|tes|mes)\s+(?:\p{L}+\s+)?(?:instructions|consignes|règles|directives|indications)\b`,
+        String.raw`\b(?:ignora\p{L}*|dimentic\p{L}*|non\s+segui\p{L}*)(?:\s+\p{L}+){0,3}\s+(?:istruzioni|regole|indicazioni|direttive)\b`,
+        String.raw`\b(?:ignor(?:e|a|em|ar)|esque[çc](?:a|am|er)|n[ãa]o\s+sig(?:a|am))(?:\s+\p{L}+){0,3}\s+(?:instruções|instrucoes|regras|orientações|ordens)\b`,
+        String.raw`\b(?:negeer|vergeet|volg\s+niet)(?:\s+\p{L}+){0,3}\s+(?:instructies|regels|opdrachten|aanwijzingen)\b`,
+      ].join('|'),
+    ),
   },
   {
     id: 'override.ignore_previous_other',

@@ -11,10 +11,16 @@
  * genre to stand alone, so by default it can only strengthen a rule (β = 0.5 keeps it below any
  * sensible threshold on its own).
  *
+ * On the direct channel p is the highest of the whole text's probability and each sentence's
+ * (features.ts `sentenceSegments`): deepset-style attacks put the instruction behind an innocent
+ * question, and a whole-text vector dilutes it. Chosen by grouped cross-validation on the train
+ * rows (scripts/train-injection-model.ts); third-party documents are long and rule-led, so the
+ * indirect channel keeps the whole-text score.
+ *
  * The verdict holds a score, rule ids and a flag — never the text.
  */
 import { createInjectionClassifier, type InjectionClassifier } from './classifier.js';
-import { maxFeatureChars } from './features.js';
+import { maxFeatureChars, sentenceSegments } from './features.js';
 import { injectionModel } from './generated/injection-model.js';
 import { normaliseForScreening } from './normalise.js';
 import { matchRules, type ScreeningChannel } from './rules.js';
@@ -59,12 +65,19 @@ export function committedClassifier(): InjectionClassifier {
 
 const windowOverlap = 400;
 
-/** The classifier's probability for a long text: the highest over overlapping windows. */
-function classify(classifier: InjectionClassifier, normalised: string): number {
-  if (normalised.length <= maxFeatureChars) return classifier.probability(normalised);
+/** The classifier's probability for one window: the whole window's, or with `bySentence` the highest of it and its sentences'. */
+function classifyWindow(classifier: InjectionClassifier, window: string, bySentence: boolean): number {
+  let best = classifier.probability(window);
+  if (bySentence) for (const sentence of sentenceSegments(window)) best = Math.max(best, classifier.probability(sentence));
+  return best;
+}
+
+/** The classifier's probability for a text of any length: the highest over overlapping windows. */
+function classify(classifier: InjectionClassifier, normalised: string, bySentence: boolean): number {
+  if (normalised.length <= maxFeatureChars) return classifyWindow(classifier, normalised, bySentence);
   let best = 0;
   for (let at = 0; at < normalised.length; at += maxFeatureChars - windowOverlap) {
-    best = Math.max(best, classifier.probability(normalised.slice(at, at + maxFeatureChars)));
+    best = Math.max(best, classifyWindow(classifier, normalised.slice(at, at + maxFeatureChars), bySentence));
     if (at + maxFeatureChars >= normalised.length) break;
   }
   return best;
@@ -86,7 +99,7 @@ export function createInjectionScreener(options: ScreenerOptions): InjectionScre
       const hits = matchRules(forms, channel);
       const readable = [forms.deobfuscated, ...forms.decoded];
       let classifierScore = 0;
-      for (const form of readable) classifierScore = Math.max(classifierScore, classify(classifier, form));
+      for (const form of readable) classifierScore = Math.max(classifierScore, classify(classifier, form, channel === 'direct'));
       let keep = 1 - settings.classifierWeight * classifierScore;
       for (const hit of hits) keep *= 1 - hit.weight;
       const score = 1 - keep;

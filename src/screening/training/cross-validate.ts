@@ -1,38 +1,52 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Model training and k-fold cross-validation shared by the training script and the benchmark.
- * Folds are made from row groups (an injected email and its benign original stay together), so
- * a held-out row's email was never seen in training; the fold of a group comes from a hash of
- * its name, so the folds are the same on every run.
+ * Folds are made from row groups, so a held-out row never has a near-copy in training: an
+ * injected email and its benign original stay together, and so do the deepset prompts that
+ * contain one another (the data set builds many rows by putting an earlier prompt behind a
+ * benign one) and the English and German versions of one prompt (see `nearDuplicateGroups`). The
+ * fold of a group comes from a hash of its name, so the folds are the same on every run.
  */
 import { createHash } from 'node:crypto';
-import { createInjectionClassifier, quantiseWeights, type InjectionModelFile } from '../classifier.js';
+import { createInjectionClassifier, quantiseWeights, type InjectionClassifier, type InjectionModelFile } from '../classifier.js';
 import { featureVector } from '../features.js';
 import { normaliseForScreening } from '../normalise.js';
 import type { ScreeningChannel } from '../rules.js';
 import { createInjectionScreener, type ChannelSettings, type ScreeningVerdict } from '../screener.js';
+import { augmentDirectRows } from './augment.js';
 import type { InjectionRow } from './dataset.js';
-import { defaultLogisticOptions, trainLogistic, type LogisticOptions } from './logistic.js';
+import { defaultLogisticOptions, type TrainingExample } from './logistic.js';
+import { trainNbLogistic, type NbLogisticOptions } from './nb-logistic.js';
 
-/** The settings the committed model is trained with. */
-export const modelTrainingOptions: LogisticOptions = { ...defaultLogisticOptions, dims: 1 << 15 };
+/** The settings the committed model is trained with (the L2 penalty is chosen by the training script from a grid). */
+export const modelTrainingOptions: NbLogisticOptions = { ...defaultLogisticOptions, dims: 1 << 15, alpha: 1 };
 
-/** Trains a model file on `rows` (every row given is used). */
-export function trainInjectionModel(rows: readonly InjectionRow[], options: LogisticOptions = modelTrainingOptions): InjectionModelFile {
-  const examples = rows.map((row) => ({
-    vector: featureVector(normaliseForScreening(row.text).deobfuscated, { dims: options.dims }),
-    label: row.label === 'injection' ? (1 as const) : (0 as const),
+/** L2 penalties the training script chooses from by grouped cross-validation on the train rows. */
+export const l2Grid: readonly number[] = [1e-5, 3e-5, 1e-4, 3e-4];
+
+/** Trains a model file on `rows` (every row given is used, plus generated variants of the direct rows). */
+export function trainInjectionModel(rows: readonly InjectionRow[], options: NbLogisticOptions = modelTrainingOptions): InjectionModelFile {
+  const texts = [...rows.map((row) => ({ text: row.text, label: row.label, weight: 1 })), ...augmentDirectRows(rows)];
+  // Each class carries half the loss, counting a variant like a row.
+  const classTotal = { injection: 0, benign: 0 };
+  for (const t of texts) classTotal[t.label] += t.weight;
+  const total = classTotal.injection + classTotal.benign;
+  const examples: TrainingExample[] = texts.map((t) => ({
+    vector: featureVector(normaliseForScreening(t.text).deobfuscated, { dims: options.dims }),
+    label: t.label === 'injection' ? 1 : 0,
+    weight: (t.weight * total) / (2 * Math.max(1e-9, classTotal[t.label])),
   }));
-  const model = trainLogistic(examples, options);
+  const model = trainNbLogistic(examples, options);
   const { scale, bytes } = quantiseWeights(model.weights);
   return {
-    format: 1,
+    format: 2,
     dims: options.dims,
     bias: Number(model.bias.toFixed(6)),
     scale: Number(scale.toPrecision(8)),
     weights: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
     trainingDigest: trainingDigest(rows),
     trainingRows: rows.length,
+    l2: options.l2,
   };
 }
 
@@ -48,9 +62,87 @@ export function foldOf(group: string, k: number): number {
   return createHash('sha256').update(group).digest().readUInt32BE(0) % k;
 }
 
+function comparable(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/\\[nrt]?/g, ' ')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/** Shortest prompt whose occurrence inside another row makes the two one group. */
+const minContainedChars = 15;
+/** In the deepset train split, row n (n < 180) and row n + 180 are the English and German versions of one prompt. */
+const deepsetTranslationOffset = 180;
+
+/**
+ * Cross-validation groups for `rows`: each row's own `group`, merged (union-find) with every
+ * direct row whose text contains it or that it contains (ignoring case and punctuation; 15+
+ * characters), and with its translation in the deepset train split. Without this, a held-out
+ * prompt would usually have a copy of itself, behind some other question, in the training folds,
+ * and cross-validation would measure memory rather than detection.
+ */
+export function nearDuplicateGroups(rows: readonly InjectionRow[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    let root = id;
+    while (parent.get(root) !== undefined && parent.get(root) !== root) root = parent.get(root) as string;
+    parent.set(id, root);
+    return root;
+  };
+  const union = (a: string, b: string): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  for (const row of rows) union(row.id, `group:${row.group}`);
+  const direct = rows.filter((row) => row.channel === 'direct');
+  const texts = direct.map((row) => comparable(row.text));
+  for (let i = 0; i < direct.length; i++) {
+    const inner = texts[i] as string;
+    if (inner.length < minContainedChars) continue;
+    for (let j = 0; j < direct.length; j++) if (i !== j && (texts[j] as string).includes(inner)) union((direct[i] as InjectionRow).id, (direct[j] as InjectionRow).id);
+  }
+  const ids = new Set(rows.map((row) => row.id));
+  for (const row of direct) {
+    const match = /^deepset-train-(\d+)$/.exec(row.id);
+    const n = match ? Number(match[1]) : Number.NaN;
+    if (n < deepsetTranslationOffset) {
+      const twin = `deepset-train-${String(n + deepsetTranslationOffset).padStart(4, '0')}`;
+      if (ids.has(twin)) union(row.id, twin);
+    }
+  }
+  return new Map(rows.map((row) => [row.id, find(row.id)]));
+}
+
 export interface HeldOutVerdict {
   readonly row: InjectionRow;
   readonly verdict: ScreeningVerdict;
+}
+
+export interface CrossValidationOptions {
+  /** Training settings of each fold's model. */
+  readonly training?: NbLogisticOptions;
+  /** The group of a row (rows of one group share a fold); `row.group` when absent. */
+  readonly groups?: ReadonlyMap<string, string>;
+  /** Salt of the fold hash, for repeated cross-validation with other splits. */
+  readonly salt?: string;
+}
+
+/** k-fold over groups: calls `visit` with each fold's classifier (trained on the other folds only) and the fold's rows. */
+export function forEachFold(
+  rows: readonly InjectionRow[],
+  k: number,
+  visit: (classifier: InjectionClassifier, heldOut: readonly InjectionRow[]) => void,
+  options: CrossValidationOptions = {},
+): void {
+  const groupOf = (row: InjectionRow): string => `${options.salt ?? ''}${options.groups?.get(row.id) ?? row.group}`;
+  for (let fold = 0; fold < k; fold++) {
+    const training = rows.filter((row) => foldOf(groupOf(row), k) !== fold);
+    const heldOut = rows.filter((row) => foldOf(groupOf(row), k) === fold);
+    if (heldOut.length === 0) continue;
+    visit(createInjectionClassifier(trainInjectionModel(training, options.training ?? modelTrainingOptions)), heldOut);
+  }
 }
 
 /**
@@ -61,16 +153,18 @@ export function crossValidate(
   rows: readonly InjectionRow[],
   k: number,
   channels: Readonly<Record<ScreeningChannel, ChannelSettings>>,
-  options: LogisticOptions = modelTrainingOptions,
+  options: CrossValidationOptions = {},
 ): HeldOutVerdict[] {
   const out: HeldOutVerdict[] = [];
-  for (let fold = 0; fold < k; fold++) {
-    const training = rows.filter((row) => foldOf(row.group, k) !== fold);
-    const heldOut = rows.filter((row) => foldOf(row.group, k) === fold);
-    if (heldOut.length === 0) continue;
-    const screener = createInjectionScreener({ channels, classifier: createInjectionClassifier(trainInjectionModel(training, options)) });
-    for (const row of heldOut) out.push({ row, verdict: screener.screen(row.text, row.channel) });
-  }
+  forEachFold(
+    rows,
+    k,
+    (classifier, heldOut) => {
+      const screener = createInjectionScreener({ channels, classifier });
+      for (const row of heldOut) out.push({ row, verdict: screener.screen(row.text, row.channel) });
+    },
+    options,
+  );
   return out;
 }
 
