@@ -11,9 +11,9 @@
 import { accessAuditEventTypes } from '../access/audit.js';
 import { adminEventTypes } from '../auth/admin.js';
 import { reviewAuditEventTypes } from '../review/audit.js';
-import { vendorEventTypes } from '../registry/vendors.js';
-import { screeningAuditEventTypes } from '../screening/audit.js';
 import { contextAuditEventTypes } from '../fhir/context-audit.js';
+import { screeningAuditEventTypes } from '../screening/audit.js';
+import { vendorEventTypes } from '../registry/vendors.js';
 import { registryEventTypes, useCaseEventTypes } from '../registry/use-cases.js';
 import { ragAuditEventTypes } from '../rag/audit.js';
 import { outputAuditEventTypes } from '../output/audit.js';
@@ -116,6 +116,8 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [ragAuditEventTypes.documentList]: { description: "An administrator listed a patient's documents (metadata only)", pattern: 'query' },
   [outputAuditEventTypes.leak]: { description: 'An answer named another patient: the identifiers were redacted or the answer blocked, and an incident opened (categories and counts, never values)', pattern: 'alert' },
   [outputAuditEventTypes.toolCallRemoved]: { description: 'An answer asked for a tool the request did not offer: the call was removed or the answer blocked', pattern: 'alert' },
+  [contextAuditEventTypes.gather]: { description: 'Patient context gathered for a use case: FHIR resource types and counts, withheld labelled resources, document and chunk ids, sensitive categories (never content); or the source that failed', pattern: 'query' },
+  [screeningAuditEventTypes.injection]: { description: 'Prompt-injection screening found a likely injection: blocked, dropped or flagged, with channel, scores and rule ids (never text)', pattern: 'alert' },
   [vendorEventTypes.list]: { description: 'The vendor registry was listed', pattern: 'query' },
   [vendorEventTypes.read]: { description: 'One vendor, its BAA and its coverage were read', pattern: 'read' },
   [vendorEventTypes.expiringList]: { description: 'BAAs ending within a window were listed', pattern: 'query' },
@@ -127,8 +129,6 @@ export const auditCatalogue: Readonly<Record<string, CatalogueEntry>> = {
   [vendorEventTypes.subprocessors]: { description: "A vendor's subprocessors and their BAA status were recorded", pattern: 'update' },
   [vendorEventTypes.baaExpiring]: { description: 'A BAA ends within a warning threshold (30 or 7 days); sent once per threshold', pattern: 'alert' },
   [vendorEventTypes.baaExpired]: { description: 'A BAA passed its expiry day and was recorded as expired', pattern: 'update' },
-  [screeningAuditEventTypes.injection]: { description: 'Prompt-injection screening found a likely injection: blocked, dropped or flagged, with channel, scores and rule ids (never text)', pattern: 'alert' },
-  [contextAuditEventTypes.gather]: { description: 'Patient context gathered for a use case: FHIR resource types and counts, withheld labelled resources, document and chunk ids, sensitive categories (never content); or the source that failed', pattern: 'query' },
 };
 
 /** What a route writes to the audit log. */

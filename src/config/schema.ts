@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import { accessConfigSchema } from '../access/config-schema.js';
 import { outputConfigSchema } from '../output/config-schema.js';
-import { reviewConfigSchema } from '../review/config-schema.js';
 import { screeningConfigSchema } from '../screening/config-schema.js';
+import { reviewConfigSchema } from '../review/config-schema.js';
 import { fhirConfigSchema } from '../fhir/config-schema.js';
 import { governanceConfigSchema } from '../registry/governance-config.js';
 import { ragConfigSchema } from '../rag/config-schema.js';
@@ -321,10 +321,10 @@ export const configSchema = z
     access: accessConfigSchema,
     /** The output filter: other patients' identifiers, links to outside hosts, unoffered tool calls (output/config-schema.ts). */
     output: outputConfigSchema,
-    /** The human review queue for treatment-affecting answers (review/config-schema.ts). */
-    review: reviewConfigSchema,
     /** Prompt-injection screening per channel: thresholds and actions (screening/config-schema.ts). */
     screening: screeningConfigSchema,
+    /** The human review queue for treatment-affecting answers (review/config-schema.ts). */
+    review: reviewConfigSchema,
     /** The EHR's FHIR R4 server for minimum-necessary patient context (fhir/config-schema.ts); absent = no FHIR context. */
     fhir: fhirConfigSchema.optional(),
     /** The AI governance committee that approves use-case versions before they go live (registry/governance-config.ts). */

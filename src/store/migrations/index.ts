@@ -12,10 +12,10 @@ import { migration0004Auth } from './0004-auth.js';
 import { migration0005AuditIntegrity } from './0005-audit-integrity.js';
 import { migration0007AuditOps } from './0007-audit-ops.js';
 import { migration0008Vendors } from './0008-vendors.js';
-import { migration0011Review } from './0011-review.js';
-import { migration0012OutputIncidents } from './0012-output-incidents.js';
 import { migration0009UseCases } from './0009-use-cases.js';
 import { migration0010Documents } from './0010-documents.js';
+import { migration0011Review } from './0011-review.js';
+import { migration0012OutputIncidents } from './0012-output-incidents.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-init': migration0001Init,
@@ -25,8 +25,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005-audit-integrity': migration0005AuditIntegrity,
   '0007-audit-ops': migration0007AuditOps,
   '0008-vendors': migration0008Vendors,
-  '0011-review': migration0011Review,
-  '0012-output-incidents': migration0012OutputIncidents,
   '0009-use-cases': migration0009UseCases,
   '0010-documents': migration0010Documents,
+  '0011-review': migration0011Review,
+  '0012-output-incidents': migration0012OutputIncidents,
 };
