@@ -46,8 +46,9 @@ async function reidentifyResult(result: ChatResult, fresh: () => Reidentifier): 
 
 /**
  * One re-identifier per choice's content and per tool call's arguments. Text held back for a
- * choice is released in a chunk of its own just before the chunk that finishes that choice (or
- * at the end of the stream), so nothing the model said is lost.
+ * choice is released in the chunk that finishes that choice, after that chunk's own text and
+ * arguments (or, for a stream that ends without a finish, in a last chunk of its own), so
+ * nothing the model said is lost or reordered.
  */
 async function* reidentifyDeltas(deltas: AsyncIterable<ChatDelta>, fresh: () => Reidentifier): AsyncGenerator<ChatDelta> {
   const content = new Map<number, Reidentifier>();
@@ -80,11 +81,10 @@ async function* reidentifyDeltas(deltas: AsyncIterable<ChatDelta>, fresh: () => 
   let last: ChatDelta | undefined;
   for await (const delta of deltas) {
     last = delta;
-    const held: ChatDelta[] = [];
     const choices: ChatDelta['choices'][number][] = [];
     for (const choice of delta.choices) {
-      const text = typeof choice.delta.content === 'string' ? await contentOf(choice.index).push(choice.delta.content) : choice.delta.content;
-      const toolCalls = choice.delta.tool_calls
+      let text = typeof choice.delta.content === 'string' ? await contentOf(choice.index).push(choice.delta.content) : choice.delta.content;
+      let toolCalls: ToolCallDelta[] | undefined = choice.delta.tool_calls
         ? await Promise.all(
             choice.delta.tool_calls.map(async (call) =>
               call.function?.arguments === undefined
@@ -94,12 +94,13 @@ async function* reidentifyDeltas(deltas: AsyncIterable<ChatDelta>, fresh: () => 
           )
         : undefined;
       if (choice.finish_reason !== null) {
+        // What was held back follows this chunk's own text: it is the end of the same stream.
         const rest = await flushChoice(choice.index);
-        if (rest) held.push({ ...delta, choices: [{ index: choice.index, delta: rest, finish_reason: null }], usage: undefined });
+        if (rest?.content !== undefined) text = (text ?? '') + rest.content;
+        if (rest?.tool_calls) toolCalls = [...(toolCalls ?? []), ...rest.tool_calls];
       }
       choices.push({ ...choice, delta: { ...choice.delta, ...(text === undefined ? {} : { content: text }), ...(toolCalls ? { tool_calls: toolCalls } : {}) } });
     }
-    yield* held;
     yield { ...delta, choices };
   }
   // A stream that ended without finishing a choice still gets everything that was held back.
