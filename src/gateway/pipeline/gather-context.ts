@@ -24,6 +24,7 @@ import { contextAuditEvent, formatCounts } from '../../fhir/context-audit.js';
 import { applyTemplate, emptyContextText, renderContext, type RenderSection } from '../../fhir/render.js';
 import { GatewayError, errors, type SafeDetail } from '../../kernel/errors.js';
 import type { ChatMessage, ChatRequest } from '../../providers/types.js';
+import { retrievalCallerOf } from '../../rag/caller.js';
 import type { RetrievalCaller, RetrievedChunk, Retriever, RetrievalScope } from '../../rag/retriever.js';
 import type { LiveUseCase } from '../../registry/registry-view.js';
 import type { SensitiveCategory } from '../../registry/use-case-spec.js';
@@ -79,22 +80,6 @@ async function unitsOf(ctx: PipelineContext, patient: string): Promise<readonly 
   return [...new Set(facts.userUnits.filter((u) => u.organisation === facts.organisation).map((u) => u.unitId))].sort();
 }
 
-/** Who is retrieving, for the retriever's own audit record (ids and codes only). */
-function callerOf(ctx: PipelineContext): RetrievalCaller {
-  const { principal, headers, meta } = ctx;
-  const access = requestAccessOf(ctx);
-  return {
-    requestId: meta.requestId,
-    actor: principal && { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId },
-    onBehalfOf: principal?.onBehalfOf && { userId: principal.onBehalfOf.userId, proof: principal.onBehalfOf.proof },
-    purpose: headers?.purpose,
-    useCase: headers?.useCase,
-    accessBasis: access?.basis,
-    breakGlassSessionId: access?.breakGlassSessionId,
-    client: { ip: meta.clientIp, userAgent: meta.userAgent?.slice(0, 256) },
-  };
-}
-
 async function retrieve(retriever: Retriever, query: string, scope: RetrievalScope, signal: AbortSignal, caller: RetrievalCaller): Promise<readonly RetrievedChunk[]> {
   let chunks: readonly RetrievedChunk[];
   try {
@@ -134,7 +119,7 @@ async function gather(ctx: PipelineContext, plan: Plan, request: ChatRequest, si
   const fhirJob = fhirContext ? fhirContext.gather(plan.patient, { data: { fhir: plan.fhir ? plan.useCase.spec.data.fhir : [] } }, signal) : Promise.resolve(undefined);
   const docsJob =
     plan.documents && retriever && query !== ''
-      ? unitsOf(ctx, plan.patient).then((units) => retrieve(retriever, query, { patient: plan.patient, allowedSensitivity, units, k: plan.documents?.k ?? 5 }, signal, callerOf(ctx)))
+      ? unitsOf(ctx, plan.patient).then((units) => retrieve(retriever, query, { patient: plan.patient, allowedSensitivity, units, k: plan.documents?.k ?? 5 }, signal, retrievalCallerOf(ctx)))
       : Promise.resolve([] as readonly RetrievedChunk[]);
   const [fhir, chunks] = await Promise.all([fhirJob, docsJob]);
 
