@@ -5,9 +5,8 @@
  * the echo provider for embeddings (deterministic vectors, reached through the egress door) and a
  * memory audit sink whose records the test can read.
  */
-import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import type { Kysely } from 'kysely';
 import { createMemoryAuditSink, type MemoryAuditSink } from '../../audit/testing/memory-sink.js';
 import { createAuditWriter, type AuditWriter } from '../../audit/writer.js';
 import { configSchema } from '../../config/schema.js';
@@ -21,6 +20,7 @@ import { createMemoryRegistry } from '../../registry/testing/memory-registry.js'
 import { migrateToLatest } from '../../store/migrate.js';
 import { createDataKeyRepo } from '../../store/repos/data-key-repo.js';
 import type { Database } from '../../store/schema.js';
+import { createPgliteServer, type PgliteServer } from '../../store/testing/pglite.js';
 import { createDocumentServices, type DocumentServices } from '../runtime.js';
 
 let engine: DeidEngine | undefined;
@@ -106,74 +106,16 @@ export async function createRagHarness(options: RagHarnessOptions): Promise<RagH
 
 /**
  * PGlite with the pgvector extension behind Kysely's PostgresDialect, one schema per database
- * (the same shim as store/testing/pglite.ts, with the extension loaded).
+ * (store/testing/pglite.ts with the extension loaded; it lives in public, so every schema's
+ * search path can see its types).
  */
-export interface PgliteVectorServer {
-  createDb(): Promise<Kysely<Database>>;
-  close(): Promise<void>;
-}
+export type PgliteVectorServer = PgliteServer;
 
 export function createPgliteVectorServer(): PgliteVectorServer {
-  let pglite: PGlite | undefined;
-  const instance = (): PGlite => (pglite ??= new PGlite({ extensions: { vector } }));
-  let queue: Promise<void> = Promise.resolve();
-  let counter = 0;
-  const lock = async (): Promise<() => void> => {
-    let release!: () => void;
-    const previous = queue;
-    queue = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    return release;
-  };
-  return {
-    async createDb() {
-      counter += 1;
-      const schema = `rag_${process.pid}_${counter}`;
-      const release = await lock();
-      try {
-        // The extension lives in public, so every schema's search path can see its types.
-        await instance().exec(`create extension if not exists vector schema public; create schema ${schema}`);
-      } finally {
-        release();
-      }
-      const pool: PostgresPool = {
-        async connect(): Promise<PostgresPoolClient> {
-          const releaseLock = await lock();
-          try {
-            await instance().exec(`set search_path to ${schema}, public`);
-          } catch (err) {
-            releaseLock();
-            throw err;
-          }
-          const client = {
-            async query<R>(sqlText: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
-              const result = await instance().query<R>(sqlText, [...parameters]);
-              const tag = (result as { command?: string }).command ?? /^\s*(\w+)/.exec(sqlText)?.[1] ?? 'SELECT';
-              return { command: tag.toUpperCase() as PostgresQueryResult<R>['command'], rowCount: result.affectedRows ?? result.rows.length, rows: result.rows };
-            },
-            release() {
-              releaseLock();
-            },
-          };
-          return client as PostgresPoolClient;
-        },
-        async end() {
-          const releaseLock = await lock();
-          try {
-            await instance().exec(`drop schema ${schema} cascade`);
-          } finally {
-            releaseLock();
-          }
-        },
-      };
-      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    },
-    async close() {
-      await queue;
-      await pglite?.close();
-      pglite = undefined;
-    },
-  };
+  return createPgliteServer({
+    extensions: { vector },
+    setupSql: 'create extension if not exists vector schema public',
+    alsoSearch: ['public'],
+    schemaPrefix: 'rag',
+  });
 }

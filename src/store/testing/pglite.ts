@@ -8,7 +8,7 @@
  * borrows the connection). PGlite is a single connection; the pool shim lends it to one Kysely
  * connection at a time, so transactions see no interleaving.
  */
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
 import type { Database } from '../schema.js';
 
@@ -18,9 +18,22 @@ export interface PgliteServer {
   close(): Promise<void>;
 }
 
-export function createPgliteServer(): PgliteServer {
+export interface PgliteServerOptions {
+  /** PGlite extensions to load, e.g. `{ vector }` from `@electric-sql/pglite-pgvector`. */
+  readonly extensions?: PGliteOptions['extensions'];
+  /** SQL run before each database's schema is created, e.g. `create extension if not exists vector schema public`. */
+  readonly setupSql?: string;
+  /** Schemas searched after the database's own (e.g. `public`, where an extension's types live). */
+  readonly alsoSearch?: readonly string[];
+  /** The prefix of each database's schema name. Default `pglite`. */
+  readonly schemaPrefix?: string;
+}
+
+export function createPgliteServer(options: PgliteServerOptions = {}): PgliteServer {
   let pglite: PGlite | undefined;
-  const instance = (): PGlite => (pglite ??= new PGlite());
+  const instance = (): PGlite => (pglite ??= new PGlite(options.extensions === undefined ? undefined : { extensions: options.extensions }));
+  const setup = options.setupSql === undefined ? '' : `${options.setupSql}; `;
+  const prefix = options.schemaPrefix ?? 'pglite';
   let queue: Promise<void> = Promise.resolve();
   let counter = 0;
 
@@ -38,10 +51,11 @@ export function createPgliteServer(): PgliteServer {
   return {
     async createDb() {
       counter += 1;
-      const schema = `pglite_${process.pid}_${counter}`;
+      const schema = `${prefix}_${process.pid}_${counter}`;
+      const searchPath = [schema, ...(options.alsoSearch ?? [])].join(', ');
       const release = await lock();
       try {
-        await instance().exec(`create schema ${schema}`);
+        await instance().exec(`${setup}create schema ${schema}`);
       } finally {
         release();
       }
@@ -49,7 +63,7 @@ export function createPgliteServer(): PgliteServer {
         async connect(): Promise<PostgresPoolClient> {
           const releaseLock = await lock();
           try {
-            await instance().exec(`set search_path to ${schema}`);
+            await instance().exec(`set search_path to ${searchPath}`);
           } catch (err) {
             releaseLock();
             throw err;
