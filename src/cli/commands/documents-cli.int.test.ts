@@ -2,16 +2,12 @@
 // `phigate documents` in-process against a real state folder (SQLite file, local key file, audit
 // chain), fed with the shared Synthea notes (read in place; written out only to a temporary
 // folder as the files an operator would ingest).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCliStateFolder, runCli, withCliStore } from '../../../test/support/cli-state.js';
 import { sharedDataPath } from '../../../test/support/shared-data.js';
-import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
-import { initHome } from '../../main.js';
-import { openStore } from '../../store/store.js';
-import { createProgram } from '../program.js';
+import type { OpenedStore } from '../../store/store.js';
 
 interface Note {
   readonly id: string;
@@ -37,34 +33,15 @@ const [firstPatient, secondPatient] = [...byPatient.keys()] as [string, string];
 
 /** Runs one command; returns what it printed. */
 async function phigate(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await createProgram().exitOverride().parseAsync([...args, '--home', home], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
+  return runCli(home, args);
 }
 
-async function withStore<T>(action: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const config = loadConfig({ home, env: {} });
-  const store = await openStore({ url: config.store.url, baseDir: home, kms: await createKms(config.kms, { baseDir: home, env: {} }) });
-  try {
-    return await action(store);
-  } finally {
-    await store.close();
-  }
+async function withStore<T>(action: (store: OpenedStore) => Promise<T>): Promise<T> {
+  return withCliStore(home, action);
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phigate-documents-cli-'));
-  home = join(dir, 'state');
-  await initHome(home, {});
+  ({ dir, home } = await createCliStateFolder('phigate-documents-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => {

@@ -2,22 +2,19 @@
 // `phigate review` in-process against a real state folder (SQLite file, local key file, audit
 // chain): answers held the way the gateway holds them, then listed, opened, claimed, edited,
 // rejected and traced to their Provenance from the command line, under the queue's rules.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCliStateFolder, runCli, withCliStore } from '../../../test/support/cli-state.js';
 import { createSqlAuditSink } from '../../audit/sql-sink.js';
 import { createAuditWriter } from '../../audit/writer.js';
 import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
 import { systemClock } from '../../kernel/clock.js';
-import { initHome } from '../../main.js';
 import { sampleResult, treatmentUseCase } from '../../review/queue.contract.js';
 import { createReviewQueue } from '../../review/queue.js';
 import { loadR4Validator } from '../../review/testing/fhir-r4-validator.js';
-import { openStore, type OpenedStore } from '../../store/store.js';
+import type { OpenedStore } from '../../store/store.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { createProgram } from '../program.js';
 
 let dir: string;
 let home: string;
@@ -25,34 +22,15 @@ const held: string[] = [];
 const patient = 'Patient/cli-review-1';
 
 async function phigate(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await createProgram().exitOverride().parseAsync([...args, '--home', home], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
+  return runCli(home, args);
 }
 
 async function withStore<T>(action: (store: OpenedStore) => Promise<T>): Promise<T> {
-  const config = loadConfig({ home, env: {} });
-  const store = await openStore({ url: config.store.url, baseDir: home, kms: await createKms(config.kms, { baseDir: home, env: {} }) });
-  try {
-    return await action(store);
-  } finally {
-    await store.close();
-  }
+  return withCliStore(home, action);
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phigate-review-cli-'));
-  home = join(dir, 'state');
-  await initHome(home, {});
+  ({ dir, home } = await createCliStateFolder('phigate-review-cli-'));
   await withStore(async (store) => {
     await store.users.create({ id: 'u-ask', name: 'dr-ask', roles: ['physician'], kind: 'user' });
     await store.users.create({ id: 'u-rev', name: 'dr-review', roles: ['physician'], kind: 'user' });

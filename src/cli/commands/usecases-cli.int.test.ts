@@ -2,17 +2,14 @@
 // `phigate usecases` and `phigate registry` run in-process against a real state folder (SQLite
 // file, local key file, audit chain): the lifecycle with committee members acting --as themselves,
 // tables and JSON, export → diff is a no-op, a widening import refused, and the audit trail.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
-import { initHome } from '../../main.js';
+import { createCliStateFolder, runCli, withCliStore } from '../../../test/support/cli-state.js';
 import { createRegistryView } from '../../registry/registry-store.js';
 import { adminSpec } from '../../registry/testing/registry-fixtures.js';
-import { openStore } from '../../store/store.js';
+import type { OpenedStore } from '../../store/store.js';
 import { createProgram } from '../program.js';
 
 let dir: string;
@@ -20,34 +17,15 @@ let home: string;
 
 /** Runs one command; returns what it printed, and sets/clears process.exitCode around it. */
 async function phigate(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await createProgram().exitOverride().configureOutput({ writeOut: (s) => chunks.push(s), writeErr: () => {} }).parseAsync([...args, '--home', home], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
+  return runCli(home, args, createProgram().exitOverride().configureOutput({ writeErr: () => {} }));
 }
 
-async function withStore<T>(action: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const config = loadConfig({ home, env: {} });
-  const store = await openStore({ url: config.store.url, baseDir: home, kms: await createKms(config.kms, { baseDir: home, env: {} }) });
-  try {
-    return await action(store);
-  } finally {
-    await store.close();
-  }
+async function withStore<T>(action: (store: OpenedStore) => Promise<T>): Promise<T> {
+  return withCliStore(home, action);
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phigate-usecases-cli-'));
-  home = join(dir, 'state');
-  await initHome(home, {});
+  ({ dir, home } = await createCliStateFolder('phigate-usecases-cli-'));
   await withStore(async (store) => {
     await store.users.create({ id: 'u-cmio', name: 'dr-cmio', roles: ['cmio'], kind: 'user' });
     await store.users.create({ id: 'u-ciso', name: 'ciso', roles: ['security_officer'], kind: 'user' });

@@ -3,15 +3,12 @@
 // audit chain): table and JSON output, BAA recording from a document file, refusals that are
 // audited, subprocessors, custom vendors, and the expiry check on the real clock.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
-import { initHome } from '../../main.js';
+import { createCliStateFolder, runCli, withCliStore } from '../../../test/support/cli-state.js';
 import { createVendorRepo } from '../../store/repos/vendor-repo.js';
-import { openStore } from '../../store/store.js';
+import type { OpenedStore } from '../../store/store.js';
 import { createProgram } from '../program.js';
 
 let dir: string;
@@ -32,36 +29,17 @@ function program(output: string[] = []): ReturnType<typeof createProgram> {
 
 /** Runs one command; returns what it printed on stdout. */
 async function phigate(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program().parseAsync([...args, '--home', home], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
+  return runCli(home, args, program());
 }
 
-async function withStore<T>(action: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const config = loadConfig({ home, env: {} });
-  const store = await openStore({ url: config.store.url, baseDir: home, kms: await createKms(config.kms, { baseDir: home, env: {} }) });
-  try {
-    return await action(store);
-  } finally {
-    await store.close();
-  }
+async function withStore<T>(action: (store: OpenedStore) => Promise<T>): Promise<T> {
+  return withCliStore(home, action);
 }
 
 const events = () => withStore((store) => store.db.selectFrom('audit_events').select(['event_type', 'body']).orderBy('seq').execute());
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phigate-vendors-cli-'));
-  home = join(dir, 'state');
-  await initHome(home, {});
+  ({ dir, home } = await createCliStateFolder('phigate-vendors-cli-'));
   documentFile = join(dir, 'anthropic-baa.pdf');
   writeFileSync(documentFile, '%PDF-1.4 synthetic business associate agreement for tests\n');
 });
