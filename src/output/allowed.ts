@@ -13,6 +13,7 @@
  * - numbers and codes (MRN, SSN, plan, account, licence, device, vehicle, other ids): the
  *   characters without separators, compared across those categories (a detector may call a
  *   record number an ID) and with the phone digits;
+ * - FHIR patient references ("Patient/p1"): the whole reference, or its id alone;
  * - e-mail addresses: the whole address, case-insensitively;
  * - dates (only when a deployment counts them): the calendar day.
  *
@@ -20,7 +21,7 @@
  */
 import { parseWrittenDate } from '../deid/date-shift.js';
 import type { KnownPhi, PhiCategory } from '../deid/types.js';
-import { addressWords, emailKey, foldedWords, identifierKey, nameWords, phoneKey } from './normalise.js';
+import { addressWords, emailKey, foldedWords, identifierKey, nameWords, patientReferenceId, phoneKey } from './normalise.js';
 
 /** Whether a finding is one of the request's own identifiers. */
 export interface AllowedIdentifiers {
@@ -135,6 +136,9 @@ export function createAllowedIdentifiers(sources: AllowedSources): AllowedIdenti
     const key = identifierKey(text);
     if (key.length === 0) return true;
     if (sets.ids.has(key)) return true;
+    // "Patient/p1" is the patient's own when the context lists the id "p1"
+    const referenced = patientReferenceId(text);
+    if (referenced !== undefined && sets.ids.has(identifierKey(referenced))) return true;
     const digits = key.replace(/\D/g, '');
     return digits.length >= 7 && digits.length === key.length && sets.phones.has(phoneKey(digits));
   };

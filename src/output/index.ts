@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Output filtering: other patients' identifiers in answers (redacted or blocked, with an
- * incident), links and images to hosts not allowed, and tool calls the request did not offer.
+ * Output filtering: other patients' identifiers in answers (names, numbers, FHIR patient
+ * references; redacted or blocked, with an incident), links and images to hosts not allowed,
+ * and tool calls the request did not offer.
  *
  * @module
  */
@@ -23,6 +24,6 @@ export { createResponseFilter, offeredTools, payloadTexts } from './response-fil
 export type { FilterAction, ResponseFilter, ResponseFilterInput } from './response-filter.js';
 export { createSegmenter, forcedCutLookahead } from './segmenter.js';
 export type { Segmenter, SegmenterOptions } from './segmenter.js';
-export { isCity, sweepCodes, sweepNames, sweepStreets } from './sweeps.js';
+export { isCity, sweepCodes, sweepNames, sweepReferences, sweepStreets } from './sweeps.js';
 export { createTally, createTextFilter, leakCount } from './text-filter.js';
 export type { FilterTally, TextFilter, TextFilterContext } from './text-filter.js';

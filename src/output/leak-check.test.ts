@@ -120,6 +120,24 @@ describe('the leak check', () => {
     expect(detectionView('{"a":"[NAME_1]"}').view).toBe(`  a :${' '.repeat(11)}`);
   });
 
+  it('treats a FHIR reference to a patient other than the request’s own as another patient’s identifier', () => {
+    // The model cannot know a patient's resource id except from its payload or context, so one it
+    // writes that is neither is another patient's (an injected "fetch the labs of Patient/p-other").
+    const ownRef = createAllowedIdentifiers({ known: { ...known, identifiers: [...(known.identifiers ?? []), { value: 'wolf-2', type: 'ID' }] }, payload: ['{"subject":{"reference":"Patient/wolf-1"}}'] });
+    const refCheck = (text: string): string => redactLeaks(text, 0, checker.check({ text, from: 0, allowed: ownRef, known, memory: createLeakMemory() }), '[REDACTED]');
+    expect(refCheck('Labs for Patient/p-other are attached (Patient/f07e9b1d-9cc7-465e-8abc-94e84793d1fb, Patient/4471).')).toBe(
+      'Labs for [REDACTED] are attached ([REDACTED], [REDACTED]).',
+    );
+    expect(JSON.parse(refCheck('{"patient":"Patient/p-other","subject":"https://fhir.example.org/r4/Patient/p-other"}'))).toEqual({ patient: '[REDACTED]', subject: '[REDACTED]' });
+    expect(leaks(checker.check({ text: 'x-phigate-patient: Patient/p-other', from: 0, allowed: ownRef, known, memory: createLeakMemory() }))).toEqual(['ID']);
+    // the request's own patient, by the reference in the payload or by the id in its context
+    const own = 'Labs for Patient/wolf-1 and Patient/wolf-2 are attached.';
+    expect(refCheck(own)).toBe(own);
+    // prose and SMART scopes are not references
+    const prose = 'Patient/family education given; Patient/caregiver agrees; scope patient/Observation.read; Patient/self-care plan.';
+    expect(refCheck(prose)).toBe(prose);
+  });
+
   it('checks only the part after the context, with the context read for meaning', () => {
     const text = 'MRN:\n999-64-5474 is not hers.';
     const from = text.indexOf('999');

@@ -23,7 +23,7 @@ import { parseToken, tokenPattern } from '../deid/tokens.js';
 import type { DetectOptions, KnownPhi, PhiCategory, Span } from '../deid/types.js';
 import type { AllowedIdentifiers } from './allowed.js';
 import { foldedWords, nameWords } from './normalise.js';
-import { isCity, measurement, sweepCodes, sweepNames, sweepStreets } from './sweeps.js';
+import { isCity, measurement, sweepCodes, sweepNames, sweepReferences, sweepStreets } from './sweeps.js';
 
 export type Verdict = 'token' | 'allowed' | 'ignored' | 'leak';
 
@@ -143,7 +143,8 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
     const detected = options.detector.detect(view, { language });
     // Forms of other patients this gateway served join the engine's spans, so one category names them.
     const others = recent?.(view) ?? [];
-    const engine = others.length === 0 ? detected : mergeSpans([...detected, ...others]);
+    const references = sweepReferences(view, options.dictionaries);
+    const engine = others.length === 0 && references.length === 0 ? detected : mergeSpans([...detected, ...others, ...references]);
     const names = sweepNames(view, engine, options.dictionaries, memory.leakedNameWords);
     const streets = sweepStreets(view, [...engine, ...names], options.dictionaries);
     const codes = sweepCodes(view, [...engine, ...names, ...streets]);
@@ -184,6 +185,11 @@ export function createLeakChecker(options: LeakCheckerOptions): LeakChecker {
     const text = view.slice(span.start, span.end);
     if (span.type === 'URL') {
       if (!leakCategories.has('URL') || allowed.allows('URL', text)) return { verdict: leakCategories.has('URL') ? 'allowed' : 'ignored', type: 'URL', start: span.start, end: span.end };
+      // ".../fhir/Patient/p-other": the reference is read as written, before the path is split into words
+      for (const reference of sweepReferences(text, options.dictionaries)) {
+        const referenceText = text.slice(reference.start, reference.end);
+        if (identifying('ID', referenceText) && !allowed.allows('ID', referenceText)) return { verdict: 'leak', type: 'ID', start: span.start, end: span.end };
+      }
       const inner = urlText(text);
       const { view: innerView } = detectionView(inner);
       for (const innerSpan of spansOf(innerView, known, memory, recent)) {

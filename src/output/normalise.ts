@@ -78,3 +78,8 @@ export function phoneKey(text: string): string {
 export function emailKey(text: string): string {
   return foldText(text).trim().replace(/^[<(]+|[>),.;]+$/g, '').replace(/^mailto:/, '');
 }
+
+/** The resource id of a FHIR patient reference ("Patient/p1" → "p1"); `undefined` for anything else. */
+export function patientReferenceId(text: string): string | undefined {
+  return /^\s*Patient\/([A-Za-z0-9][A-Za-z0-9.-]{0,63})\s*$/.exec(text)?.[1];
+}

@@ -156,6 +156,14 @@ describe('the response filter', () => {
     expect(noneStream.finish).toBe('content_filter');
   });
 
+  it('redacts another patient’s reference and record number in the arguments of an offered tool, plain and streamed', async () => {
+    const calls: ToolCall[] = [{ id: 'call_x', type: 'function', function: { name: 'lookup_labs', arguments: '{"patient":"Patient/p-other","mrn":"99887766"}' } }];
+    const plain = filterFor({ tools: ['lookup_labs'] }).filterResult(result('Checking.', calls)).result.choices[0]?.message.tool_calls;
+    expect(plain?.map((c) => JSON.parse(c.function.arguments) as unknown)).toEqual([{ patient: '[REDACTED]', mrn: '[REDACTED]' }]);
+    const streamed = await collect(filterFor({ tools: ['lookup_labs'] }).filterStream(upstream('Checking.', [3], calls)));
+    expect(JSON.parse(streamed.calls.get(0)?.arguments ?? '')).toEqual({ patient: '[REDACTED]', mrn: '[REDACTED]' });
+  });
+
   it('can block answers that ask for a tool not offered', async () => {
     const config = configOf({ unofferedToolCalls: 'block' });
     const calls: ToolCall[] = [{ id: 'c', type: 'function', function: { name: 'delete_chart', arguments: '{}' } }];

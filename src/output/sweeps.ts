@@ -15,7 +15,10 @@
  *   ordinary word ("patria schimmel", "renato dare"; not "morse fall scale");
  * - a word of a name already found to be another patient's, wherever it recurs ("… Keeling's");
  * - a street address written in lower case ("301 wiza dale");
- * - a long code the engine's bounded patterns leave ("3F6FD0BB6CD3EB3F4401CD38ACE25F2B").
+ * - a long code the engine's bounded patterns leave ("3F6FD0BB6CD3EB3F4401CD38ACE25F2B");
+ * - a FHIR reference to a patient ("Patient/p-other", ".../fhir/Patient/4471"): a resource id
+ *   identifies its patient as surely as a record number, and tool-call arguments name patients
+ *   that way.
  *
  * Words the engine's keep list holds (eponyms, drug names, note vocabulary) and words with
  * clinical endings are never flagged by a sweep. Spans never overlap the engine's non-name spans.
@@ -345,6 +348,34 @@ export function sweepCodes(text: string, spans: readonly Span[]): Span[] {
     // a name guess of the engine may have bitten into the code ("Ms. Record F07…"): the code still counts whole
     if (overlaps(spans, m.index, m.index + token.length, (span) => span.type !== 'NAME')) continue;
     out.push({ start: m.index, end: m.index + token.length, type: 'ID', detector: 'output:code', confidence: 0.7 });
+  }
+  return out;
+}
+
+/**
+ * A FHIR literal reference to a Patient resource (R4 §2.3.0 Resource references: `Patient/[id]`,
+ * relative or at the end of a base URL), the id as FHIR writes it (letters, digits, `-`, `.`, at
+ * most 64). Case-sensitive, so SMART scopes (`patient/Observation.read`) are no references.
+ */
+const patientReferencePattern = /(?<![\p{L}\p{N}_-])Patient\/([A-Za-z0-9][A-Za-z0-9.-]{0,63})(?![A-Za-z0-9_])/gu;
+
+/**
+ * References to a patient by resource id ("Patient/p-other", "Patient/f07e9b1d-…", "Patient/4471"),
+ * as `ID` spans over the whole reference. Prose that has the same shape is left: an id that is one
+ * word, or ordinary words joined by hyphens, is "Patient/family" or "Patient/self-care", not an
+ * id — an id has a digit, or a part that is no ordinary word ("p-other").
+ */
+export function sweepReferences(text: string, dict: Dictionaries): Span[] {
+  if (!text.includes('Patient/')) return [];
+  const out: Span[] = [];
+  for (const m of text.matchAll(patientReferencePattern)) {
+    const id = (m[1] ?? '').replace(/[.-]+$/, '');
+    if (id === '') continue;
+    if (!/\d/.test(id)) {
+      const parts = id.toLowerCase().split(/[.-]+/);
+      if (parts.length < 2 || parts.every((part) => part.length >= 2 && (dict.commonWords.has(part) || dict.keep.has(part)))) continue;
+    }
+    out.push({ start: m.index, end: m.index + 'Patient/'.length + id.length, type: 'ID', detector: 'output:reference', confidence: 0.85 });
   }
   return out;
 }
