@@ -13,14 +13,11 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createAccessAdmin, type AccessAdminRequest } from '../access/admin.js';
 import { accessServiceFor } from '../access/service.js';
-import { presentedCredential } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../gateway/pipeline/context.js';
 import { formatZodIssues } from '../gateway/openai/schemas.js';
-import { sendError, sendJson } from '../gateway/routes/respond.js';
-import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../http/request-meta.js';
-import { GatewayError, toErrorBody } from '../kernel/errors.js';
-import { recordAdminCall } from './admin-audit.js';
+import { parseJson, type NodeContext } from '../http/request-meta.js';
+import { GatewayError } from '../kernel/errors.js';
+import { adminRoute, deniedAs } from './admin-route.js';
 
 type App = Hono<{ Bindings: HttpBindings }>;
 
@@ -56,43 +53,13 @@ export function registerAccessRoutes(app: App, deps: GatewayDeps & { readonly is
   const admin = createAccessAdmin(deps, service);
   service.dispatcher.start();
 
-  async function caller(c: NodeContext): Promise<Principal> {
-    const header = (name: string): string | undefined => c.req.header(name);
-    if (deps.auth) return deps.auth.authenticate(header);
-    const presented = presentedCredential(header);
-    if (presented === undefined) throw new GatewayError('unauthenticated');
-    return deps.apiKeys.authenticate(presented);
-  }
-
   /**
    * Wraps an admin handler. Changes are audited by the access admin; reads name their own event
    * (`readEvent`), recorded here — refusals included — before the answer is released.
    */
   function route(handler: (req: AccessAdminRequest, body: string, c: NodeContext) => Promise<{ status?: number; body: unknown }>, withBody = true, readEvent?: string) {
-    return async (c: NodeContext): Promise<Response> => {
-      const requestId = requestIdOf(c);
-      let actor: AccessAdminRequest['actor'] | undefined;
-      try {
-        const principal = await caller(c);
-        // Acting for someone else never confers administrative rights.
-        if (principal.onBehalfOf) throw new GatewayError('permission_denied', { detail: { reason: 'delegated_credential' } });
-        actor = { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId };
-        const body = withBody ? await createRequestMeta(c, requestId, deps.config.server.maxBodyBytes, deps.clock.now()).readBody() : '';
-        const result = await handler({ actor, requestId }, body, c);
-        if (readEvent !== undefined) await recordAdminCall(deps, c, { requestId, type: readEvent, outcome: 'success', status: result.status ?? 200, actor });
-        return sendJson(c, result.status ?? 200, result.body, requestId);
-      } catch (err) {
-        if (readEvent !== undefined) {
-          const { status, body } = toErrorBody(err);
-          try {
-            await recordAdminCall(deps, c, { requestId, type: readEvent, outcome: 'denied', status, errorCode: body.error.code, ...(actor === undefined ? {} : { actor }) });
-          } catch (auditErr) {
-            return sendError(c, new GatewayError('audit_unavailable', { cause: auditErr }), requestId, deps);
-          }
-        }
-        return sendError(c, err, requestId, deps);
-      }
-    };
+    const audit = readEvent === undefined ? {} : { successEvent: readEvent, refusal: deniedAs(deps, readEvent) };
+    return adminRoute(deps, { withBody, ...audit }, ({ actor, requestId, body }, c) => handler({ actor, requestId }, body, c));
   }
 
   const base = '/admin/api/access';

@@ -17,19 +17,16 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { accessServiceFor } from '../access/service.js';
-import { presentedCredential } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../gateway/pipeline/context.js';
 import { formatZodIssues } from '../gateway/openai/schemas.js';
-import { sendError, sendJson } from '../gateway/routes/respond.js';
-import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../http/request-meta.js';
-import { GatewayError, toErrorBody } from '../kernel/errors.js';
+import { parseJson, type NodeContext } from '../http/request-meta.js';
+import { GatewayError } from '../kernel/errors.js';
 import { ragAuditEventTypes, type RagAuditEventType } from '../rag/audit.js';
 import { createDocumentAdmin, type DocumentAdmin, type DocumentAdminRequest } from '../rag/document-admin.js';
 import type { DocumentServices } from '../rag/runtime.js';
 import { categoryOfCode } from '../registry/sensitivity.js';
 import type { SensitiveCategory } from '../registry/use-case-spec.js';
-import { recordAdminCall } from './admin-audit.js';
+import { adminRoute, deniedAs } from './admin-route.js';
 
 declare module '../gateway/pipeline/context.js' {
   interface GatewayDeps {
@@ -85,43 +82,14 @@ export function registerDocumentRoutes(app: App, deps: GatewayDeps): void {
     return admin;
   };
 
-  async function caller(c: NodeContext): Promise<Principal> {
-    const header = (name: string): string | undefined => c.req.header(name);
-    if (deps.auth) return deps.auth.authenticate(header);
-    const presented = presentedCredential(header);
-    if (presented === undefined) throw new GatewayError('unauthenticated');
-    return deps.apiKeys.authenticate(presented);
-  }
-
   /**
    * Wraps a handler. Once the document admin is reached it audits the call itself; a refusal
    * before that (credentials, body) is audited here under `event`.
    */
   function route(event: RagAuditEventType, handler: (admin: DocumentAdmin, req: DocumentAdminRequest, body: string, c: NodeContext) => Promise<{ status?: number; body: unknown }>, withBody = true) {
-    return async (c: NodeContext): Promise<Response> => {
-      const requestId = requestIdOf(c);
-      let actor: DocumentAdminRequest['actor'] | undefined;
-      try {
-        const principal = await caller(c);
-        // Acting for someone else never confers administrative rights.
-        if (principal.onBehalfOf) throw new GatewayError('permission_denied', { detail: { reason: 'delegated_credential' } });
-        actor = { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId };
-        const body = withBody ? await createRequestMeta(c, requestId, deps.config.server.maxBodyBytes, deps.clock.now()).readBody() : '';
-        const req: DocumentAdminRequest = { actor, requestId, client: { ip: c.env.incoming.socket.remoteAddress, userAgent: c.req.header('user-agent')?.slice(0, 256) } };
-        const result = await handler(adminOf(), req, body, c);
-        return sendJson(c, result.status ?? 200, result.body, requestId);
-      } catch (err) {
-        if (!auditedErrors.has(err as object)) {
-          const { status, body } = toErrorBody(err);
-          try {
-            await recordAdminCall(deps, c, { requestId, type: event, outcome: 'denied', status, errorCode: body.error.code, ...(actor === undefined ? {} : { actor }) });
-          } catch (auditErr) {
-            return sendError(c, new GatewayError('audit_unavailable', { cause: auditErr }), requestId, deps);
-          }
-        }
-        return sendError(c, err, requestId, deps);
-      }
-    };
+    return adminRoute(deps, { withBody, refusal: deniedAs(deps, event, (err) => auditedErrors.has(err as object)) }, ({ actor, requestId, client, body }, c) =>
+      handler(adminOf(), { actor, requestId, client }, body, c),
+    );
   }
 
   const base = '/admin/api/documents';

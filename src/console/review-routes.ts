@@ -14,8 +14,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { presentedCredential } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../gateway/pipeline/context.js';
 import { formatZodIssues } from '../gateway/openai/schemas.js';
 import { sendError, sendJson } from '../gateway/routes/respond.js';
@@ -24,6 +22,7 @@ import { GatewayError, toErrorBody } from '../kernel/errors.js';
 import { reviewActorOf, reviewAuditEvent, reviewAuditEventTypes, type ReviewAuditEventType } from '../review/audit.js';
 import { maxEditLength, maxReasonLength, reviewIdPattern, reviewQueueFor, type ReviewQueue, type ReviewRequest } from '../review/queue.js';
 import { reviewStatuses } from '../store/repos/review-repo.js';
+import { authenticateAdminCaller } from './admin-route.js';
 
 type App = Hono<{ Bindings: HttpBindings }>;
 
@@ -54,14 +53,6 @@ function parseBody<T>(schema: z.ZodType<T>, text: string): T {
 export function registerReviewAdminRoutes(app: App, deps: GatewayDeps): void {
   const queue = (): ReviewQueue => reviewQueueFor(deps);
 
-  async function caller(c: NodeContext): Promise<Principal> {
-    const header = (name: string): string | undefined => c.req.header(name);
-    if (deps.auth) return deps.auth.authenticate(header);
-    const presented = presentedCredential(header);
-    if (presented === undefined) throw new GatewayError('unauthenticated');
-    return deps.apiKeys.authenticate(presented);
-  }
-
   /**
    * Wraps a handler: authenticate, read and check the input, then act. The queue audits what it
    * does (refusals included); a caller refused before that — unknown, or with malformed input —
@@ -80,7 +71,7 @@ export function registerReviewAdminRoutes(app: App, deps: GatewayDeps): void {
       let req: ReviewRequest | undefined;
       let input: T;
       try {
-        req = { actor: reviewActorOf(await caller(c)), requestId, client };
+        req = { actor: reviewActorOf(await authenticateAdminCaller(deps, c)), requestId, client };
         input = parse(withBody ? await meta.readBody() : '', c);
       } catch (err) {
         const { status, body } = toErrorBody(err);

@@ -27,15 +27,12 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createAccessPolicy } from '../access/rbac.js';
-import { presentedCredential } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../gateway/pipeline/context.js';
-import { sendError, sendJson } from '../gateway/routes/respond.js';
-import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../http/request-meta.js';
-import { GatewayError, toErrorBody } from '../kernel/errors.js';
+import { parseJson, type NodeContext } from '../http/request-meta.js';
+import { GatewayError } from '../kernel/errors.js';
 import { createPolicyAsCode } from '../registry/policy-as-code.js';
 import { createUseCaseService, isAuditedRefusal, registryEventTypes, useCaseEventTypes, type UseCaseRequest } from '../registry/use-cases.js';
-import { recordAdminCall } from './admin-audit.js';
+import { adminRoute, deniedAs } from './admin-route.js';
 
 type App = Hono<{ Bindings: HttpBindings }>;
 
@@ -74,41 +71,11 @@ export function registerUseCaseRoutes(app: App, deps: GatewayDeps): void {
   const useCases = createUseCaseService(common);
   const registry = createPolicyAsCode({ ...common, users: deps.store.users });
 
-  async function caller(c: NodeContext): Promise<Principal> {
-    const header = (name: string): string | undefined => c.req.header(name);
-    if (deps.auth) return deps.auth.authenticate(header);
-    const presented = presentedCredential(header);
-    if (presented === undefined) throw new GatewayError('unauthenticated');
-    return deps.apiKeys.authenticate(presented);
-  }
-
   /** Authenticates, reads the body, runs the handler; audits refusals the service did not. */
   function route(event: string, handler: (req: UseCaseRequest, body: string, c: NodeContext) => Promise<Response | { status?: number; body: unknown }>, withBody = true) {
-    return async (c: NodeContext): Promise<Response> => {
-      const requestId = requestIdOf(c);
-      let actor: UseCaseRequest['actor'] | undefined;
-      try {
-        const principal = await caller(c);
-        // Acting for someone else never confers administrative rights.
-        if (principal.onBehalfOf) throw new GatewayError('permission_denied', { detail: { reason: 'delegated_credential' } });
-        actor = { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId };
-        const body = withBody ? await createRequestMeta(c, requestId, deps.config.server.maxBodyBytes, deps.clock.now()).readBody() : '';
-        const req: UseCaseRequest = { actor, requestId, client: { ip: c.env.incoming.socket.remoteAddress, userAgent: c.req.header('user-agent')?.slice(0, 256) }, source: 'console' };
-        const result = await handler(req, body, c);
-        if (result instanceof Response || result === RESPONSE_ALREADY_SENT) return result as Response;
-        return sendJson(c, result.status ?? 200, result.body, requestId);
-      } catch (err) {
-        if (!isAuditedRefusal(err)) {
-          const { status, body } = toErrorBody(err);
-          try {
-            await recordAdminCall(deps, c, { requestId, type: event, outcome: 'denied', status, errorCode: body.error.code, ...(actor === undefined ? {} : { actor }) });
-          } catch (auditErr) {
-            return sendError(c, new GatewayError('audit_unavailable', { cause: auditErr }), requestId, deps);
-          }
-        }
-        return sendError(c, err, requestId, deps);
-      }
-    };
+    return adminRoute(deps, { withBody, refusal: deniedAs(deps, event, isAuditedRefusal) }, ({ actor, requestId, client, body }, c) =>
+      handler({ actor, requestId, client, source: 'console' }, body, c),
+    );
   }
 
   const base = '/admin/api/use-cases';

@@ -18,14 +18,12 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { presentedCredential } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../gateway/pipeline/context.js';
-import { sendError, sendJson } from '../gateway/routes/respond.js';
-import { createRequestMeta, parseJson, requestIdOf, type NodeContext } from '../http/request-meta.js';
+import { parseJson, type NodeContext } from '../http/request-meta.js';
 import { GatewayError } from '../kernel/errors.js';
 import type { VendorRecord } from '../store/repos/vendor-repo.js';
 import { vendorEventTypes, vendorServiceFor, type VendorEventType, type VendorRequest } from '../registry/vendors.js';
+import { adminRoute, type AdminRefusal } from './admin-route.js';
 
 type App = Hono<{ Bindings: HttpBindings }>;
 
@@ -63,14 +61,6 @@ const recordBody = (record: VendorRecord) => ({ ...record.vendor, version: recor
 export function registerVendorRoutes(app: App, deps: GatewayDeps): void {
   const vendors = vendorServiceFor(deps);
 
-  async function caller(c: NodeContext): Promise<Principal> {
-    const header = (name: string): string | undefined => c.req.header(name);
-    if (deps.auth) return deps.auth.authenticate(header);
-    const presented = presentedCredential(header);
-    if (presented === undefined) throw new GatewayError('unauthenticated');
-    return deps.apiKeys.authenticate(presented);
-  }
-
   /**
    * Wraps a handler: authenticates, reads the body, runs it; on any refusal records the call's
    * event type as denied (the service records successes) before answering.
@@ -81,31 +71,14 @@ export function registerVendorRoutes(app: App, deps: GatewayDeps): void {
     withBody = true,
   ) {
     return async (c: NodeContext): Promise<Response> => {
-      const requestId = requestIdOf(c);
-      const client = { ip: c.env.incoming.socket.remoteAddress, userAgent: c.req.header('user-agent')?.slice(0, 256) };
-      let req: VendorRequest | undefined;
       let body: Record<string, unknown> = {};
-      try {
-        const principal = await caller(c);
-        // Acting for someone else never confers administrative rights.
-        if (principal.onBehalfOf) throw new GatewayError('permission_denied', { detail: { reason: 'delegated_credential' } });
-        req = {
-          actor: { userId: principal.userId, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod, apiKeyId: principal.apiKeyId },
-          requestId,
-          client,
-        };
-        if (withBody) body = objectBody(await createRequestMeta(c, requestId, deps.config.server.maxBodyBytes, deps.clock.now()).readBody());
-        const result = await handler(req, body, c);
-        return sendJson(c, result.status ?? 200, result.body, requestId);
-      } catch (err) {
-        const type = typeof event === 'function' ? event(body) : event;
-        try {
-          await vendors.recordRefusal({ requestId, client, ...(req === undefined ? {} : { actor: req.actor }) }, type, err, c.req.param('id'));
-        } catch (auditErr) {
-          return sendError(c, new GatewayError('audit_unavailable', { cause: auditErr }), requestId, deps);
-        }
-        return sendError(c, err, requestId, deps);
-      }
+      const refusal = async (err: unknown, call: AdminRefusal): Promise<void> => {
+        await vendors.recordRefusal(call, typeof event === 'function' ? event(body) : event, err, c.req.param('id'));
+      };
+      return adminRoute(deps, { withBody, refusal }, async ({ actor, requestId, client, body: text }) => {
+        if (withBody) body = objectBody(text);
+        return handler({ actor, requestId, client }, body, c);
+      })(c);
     };
   }
 
