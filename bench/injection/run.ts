@@ -12,11 +12,17 @@
  *    benign original, a deepset prompt with its copies behind other questions and, in the train
  *    split, its translation), so a held-out row has no near-copy in training;
  * 4. rules alone and the classifier alone on the test splits;
- * 5. false positives on 500 clinical notes (MTSamples) screened as retrieved content;
- * 6. the npm peers, at their own defaults, on the same test rows.
+ * 5. false positives on 500 clinical notes (MTSamples) screened as retrieved content, and on the
+ *    held-out notes only (the training part of the notes is a source of direct training prompts);
+ * 6. false positives on the direct channel for clinician-style prompts made from the **held-out**
+ *    notes (training/clinical.ts, the same generator as the training prompts), for every sentence
+ *    of those notes as a prompt, and for the hand-written prompts of
+ *    src/screening/testing/clinician-prompts.ts;
+ * 7. the npm peers, at their own defaults, on the same test rows.
  *
  * Nothing here feeds back into the model or the thresholds: those come from
- * scripts/train-injection-model.ts, which reads the train splits only.
+ * scripts/train-injection-model.ts, which reads the train splits and the training part of the
+ * notes only.
  *
  *   npm run bench:injection            # add --no-peer to skip the npm peers
  *   npm run bench:injection -- --list-misses   # also list the ids of missed and falsely flagged test rows
@@ -32,6 +38,8 @@ import type { ScreeningChannel } from '../../src/screening/rules.js';
 import { committedClassifier, createInjectionScreener, type ChannelSettings, type InjectionScreener } from '../../src/screening/screener.js';
 import { injectionModel } from '../../src/screening/generated/injection-model.js';
 import { loadInjectionRows, type InjectionRow } from '../../src/screening/training/dataset.js';
+import { clinicalPromptRows, clinicalSplit, isClinicalRow, loadClinicalNotes, loadScreeningTrainingRows, noteSentences } from '../../src/screening/training/clinical.js';
+import { clinicianPrompts, clinicianPromptsWithOverrideWords } from '../../src/screening/testing/clinician-prompts.js';
 import { crossValidate, modelTrainingOptions, nearDuplicateGroups, rates, trainingDigest, type HeldOutVerdict, type RateSummary } from '../../src/screening/training/cross-validate.js';
 import { sharedDataPath } from '../../test/support/shared-data.js';
 
@@ -55,9 +63,12 @@ const channels: Record<ScreeningChannel, ChannelSettings> = {
 const rows = loadInjectionRows(sharedDataPath('injection'));
 const train = rows.filter((r) => r.split === 'train');
 const test = rows.filter((r) => r.split === 'test');
-// The committed model must have been trained on exactly the train rows: no test row can be in it.
-if (injectionModel.trainingDigest !== trainingDigest(train)) {
-  console.error('the committed model was not trained on exactly the train splits of this data; run scripts/train-injection-model.ts');
+const clinicalNotes = loadClinicalNotes(sharedDataPath('notes'));
+const clinicalTrain = clinicalPromptRows(clinicalNotes, 'train');
+const clinicalHeldOut = clinicalPromptRows(clinicalNotes, 'heldout');
+// The committed model must have been trained on exactly the train rows and the training-part clinical prompts: no test row or held-out note can be in it.
+if (injectionModel.trainingDigest !== trainingDigest(loadScreeningTrainingRows(sharedDataPath('injection'), sharedDataPath('notes')))) {
+  console.error('the committed model was not trained on exactly the train splits and the training part of the notes; run scripts/train-injection-model.ts');
   process.exit(1);
 }
 
@@ -122,7 +133,9 @@ async function main(): Promise<void> {
   for (const channel of ['direct', 'indirect'] as const) console.log(line('train split (in-sample)', channel, rates(trainResults.filter((r) => r.row.channel === channel))));
 
   const started = process.hrtime.bigint();
-  const folds = crossValidate(rows, 5, channels, { groups: nearDuplicateGroups(rows), training: { ...modelTrainingOptions, l2: injectionModel.l2 } });
+  // Folds over all injection rows; every fold's model also trains on the training-part clinical prompts, as the committed model does.
+  const cvRows = [...rows, ...clinicalTrain];
+  const folds = crossValidate(cvRows, 5, channels, { groups: nearDuplicateGroups(cvRows), training: { ...modelTrainingOptions, l2: injectionModel.l2 } }).filter((r) => !isClinicalRow(r.row));
   const cvSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const channel of ['direct', 'indirect'] as const) console.log(line('5-fold CV, all rows', channel, rates(folds.filter((r) => r.row.channel === channel))));
   for (const channel of ['direct', 'indirect'] as const) {
@@ -145,7 +158,18 @@ async function main(): Promise<void> {
   const noteStart = process.hrtime.bigint();
   const noteResults = screenAll(screener, noteRows);
   const noteMs = Number(process.hrtime.bigint() - noteStart) / 1e6;
-  console.log(line('MTSamples notes (500, all benign)', 'indirect', rates(noteResults)));
+  console.log(line(`MTSamples notes (${noteRows.length}, all benign)`, 'indirect', rates(noteResults)));
+  const heldOutNoteResults = noteResults.filter((r) => clinicalSplit(r.row.id) === 'heldout');
+  console.log(line(`MTSamples held-out notes (${heldOutNoteResults.length})`, 'indirect', rates(heldOutNoteResults)));
+
+  // Clinical prompts on the direct channel: every flag is a false positive.
+  console.log(line('clinical prompts (held-out notes), direct', 'direct', rates(screenAll(screener, clinicalHeldOut))));
+  const sentenceRows: InjectionRow[] = clinicalNotes
+    .filter((n) => clinicalSplit(n.id) === 'heldout')
+    .flatMap((n) => noteSentences(n.text).map((text, i) => ({ id: `${n.id}-s${i}`, text, label: 'benign' as const, split: 'test' as const, channel: 'direct' as const, group: n.id })));
+  console.log(line('every sentence of held-out notes, direct', 'direct', rates(screenAll(screener, sentenceRows))));
+  const handRows: InjectionRow[] = [...clinicianPrompts, ...clinicianPromptsWithOverrideWords].map((text, i) => ({ id: `clinician-${i}`, text, label: 'benign', split: 'test', channel: 'direct', group: `clinician-${i}` }));
+  console.log(line(`hand-written clinician prompts (${handRows.length})`, 'direct', rates(screenAll(screener, handRows))));
   const noteRules = new Map<string, number>();
   for (const r of noteResults) if (r.verdict.detected) for (const id of r.verdict.ruleIds) noteRules.set(id, (noteRules.get(id) ?? 0) + 1);
 

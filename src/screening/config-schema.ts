@@ -10,9 +10,10 @@
  *   notice) and lets the rest through; `block` refuses the request; `flag` only audits.
  *
  * Default thresholds were chosen by `scripts/train-injection-model.ts` from out-of-fold scores
- * on the train splits only — folds over near-duplicate groups, at most 2.5 % false positives on
- * direct prompts and 1 % on emails — never from the test splits; `npm run bench:injection`
- * measures them.
+ * on the train rows only — folds over near-duplicate groups; direct: at most 2.5 % false
+ * positives on the deepset train prompts and 1 % on the clinical prompts made from the training
+ * part of the notes; indirect: 1 % on emails — never from the test splits or the held-out notes;
+ * `npm run bench:injection` measures them.
  */
 import { z } from 'zod';
 
@@ -25,7 +26,7 @@ export const screeningConfigSchema = z
     enabled: z.boolean().default(true),
     direct: z
       .strictObject({
-        threshold: threshold.default(0.58),
+        threshold: threshold.default(0.53),
         action: z.enum(['block', 'flag']).default('block'),
         /** How much the classifier counts beside the rules (0..1). */
         classifierWeight: classifierWeight.default(1),

@@ -57,10 +57,16 @@ export function withTypos(text: string, random: () => number, rate = typoRate): 
   });
 }
 
-/** One typo variant and one prefixed variant of every direct row, in row order. */
+/**
+ * One typo variant and one prefixed variant of every direct row of the injection data, in row
+ * order; then, when generated clinical prompts (training/clinical.ts) are among the rows, one
+ * more variant of every direct injection with a clinical prompt in front — an attack behind a
+ * clinical question is still an attack. The clinical prompts themselves get no variants.
+ */
 export function augmentDirectRows(rows: readonly InjectionRow[], seed = 42): AugmentedText[] {
   const random = seededRandom(seed);
-  const direct = rows.filter((row) => row.channel === 'direct');
+  const isClinical = (row: InjectionRow): boolean => row.id.startsWith('clinical-');
+  const direct = rows.filter((row) => row.channel === 'direct' && !isClinical(row));
   const benign = direct.filter((row) => row.label === 'benign');
   const out: AugmentedText[] = [];
   for (const row of direct) out.push({ text: withTypos(row.text, random), label: row.label, weight: variantWeight });
@@ -68,6 +74,14 @@ export function augmentDirectRows(rows: readonly InjectionRow[], seed = 42): Aug
     for (const row of direct) {
       const prefix = benign[Math.floor(random() * benign.length)] as InjectionRow;
       if (prefix.id !== row.id) out.push({ text: `${prefix.text} ${row.text}`, label: row.label, weight: variantWeight });
+    }
+  }
+  const clinical = rows.filter(isClinical);
+  if (clinical.length > 0) {
+    for (const row of direct) {
+      if (row.label !== 'injection') continue;
+      const prefix = clinical[Math.floor(random() * clinical.length)] as InjectionRow;
+      out.push({ text: `${prefix.text} ${row.text}`, label: row.label, weight: variantWeight });
     }
   }
   return out;
