@@ -89,6 +89,13 @@ describe('the filter-output step', () => {
     expect(outputFilterAuditDetail(fromSource)).toMatchObject({ outputFilter: 'redacted', outputLeaks: 2 });
   });
 
+  it('leaves the request’s own patient reference alone and redacts another patient’s', async () => {
+    const { deps } = await setup();
+    const ctx = context(deps, { patientPhi: wolf, result: { kind: 'chat', value: chatResult('See Patient/wolf, not Patient/p-other.') } });
+    await filterOutput(ctx);
+    expect(contentOf(ctx)).toBe('See Patient/wolf, not [REDACTED].');
+  });
+
   it('blocks when the live use case asks for it, with the incident recorded first', async () => {
     const { deps, sink } = await setup();
     const useCase: LiveUseCase = { id: 'discharge', version: 3, spec: useCaseSpecSchema.parse(adminSpec({ output: { blockOnLeak: true } })) };

@@ -122,7 +122,8 @@ export async function filterOutput(ctx: PipelineContext): Promise<void> {
   const answer = filter.forRequest({
     known,
     recent: (text) => filter.recent.find(text, patientKey),
-    payload: payloadTexts(ctx.request),
+    // The request's own patient reference is its own, whether or not the payload repeats it.
+    payload: patient === undefined ? payloadTexts(ctx.request) : [...payloadTexts(ctx.request), patient],
     offeredTools: offeredTools(ctx.request),
     blockOnLeak: config.blockOnLeak || ctx.useCase?.spec.output.blockOnLeak === true,
   });
