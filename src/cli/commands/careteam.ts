@@ -12,26 +12,18 @@
  * FHIR import: a Bundle, a CareTeam or an array of resources (see access/patient-access.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { extname } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from 'commander';
 import { createAccessAdmin, type AccessActor, type AccessAdmin, type AccessAdminRequest } from '../../access/admin.js';
 import { parseInstant } from '../../access/patient-access.js';
 import { createAccessService, type AccessService } from '../../access/service.js';
-import { createAuditWriter } from '../../audit/writer.js';
-import { createSqlAuditSink } from '../../audit/sql-sink.js';
-import { loadConfig } from '../../config/load.js';
 import { resolveSecret } from '../../config/secrets.js';
-import { createKms } from '../../crypto/kms/index.js';
-import { systemClock } from '../../kernel/clock.js';
-import { isGatewayError } from '../../kernel/errors.js';
-import { resolveHome } from '../../kernel/home.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import type { CareTeamAssignment } from '../../store/repos/care-team-repo.js';
-import { openStore, type OpenedStore } from '../../store/store.js';
-import { createLogger } from '../../telemetry/logger.js';
+import { type OpenedStore } from '../../store/store.js';
 import { homeOption } from '../options.js';
+import { cliError, cliOperatorActor, findActiveUser, printResult, withCliState } from '../state.js';
 
 export interface AccessCli {
   readonly admin: AccessAdmin;
@@ -45,25 +37,12 @@ export interface AccessCli {
 
 /** Opens the state folder's store, audit chain and access service; runs `action`; closes everything. */
 export async function withAccessCli<T>(home: string | undefined, action: (cli: AccessCli) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const dir = resolveHome(home, env);
-  const config = loadConfig({ home: dir, env });
-  const kms = await createKms(config.kms, { baseDir: dir, env });
-  const store = await openStore({ url: config.store.url, baseDir: dir, kms, apiKeyTouchFlushMs: 0 });
-  try {
-    const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: config.audit.writeTimeoutMs });
-    const deps = {
-      config,
-      store,
-      audit,
-      clock: systemClock,
-      keyedHash: (value: string, purpose: string) => store.fieldCrypto.blindIndex(value, purpose),
-      instanceId: `${hostname()}:${process.pid}:cli`,
-      logger: createLogger({ level: 'error' }),
-    };
-    const service = createAccessService(deps, { secret: (ref) => resolveSecret(ref, dir, env) });
-    const admin = createAccessAdmin(deps, service);
+  return withCliState(home, env, async (state) => {
+    const { store } = state;
+    const service = createAccessService(state, { secret: (ref) => resolveSecret(ref, state.home, env) });
+    const admin = createAccessAdmin(state, service);
     const requestId = uuidv7();
-    const operatorActor: AccessActor = { userId: `cli:${userInfo().username}`, kind: 'user', roles: ['admin'], authMethod: 'cli' };
+    const operatorActor: AccessActor = cliOperatorActor();
     try {
       return await action({
         admin,
@@ -71,23 +50,14 @@ export async function withAccessCli<T>(home: string | undefined, action: (cli: A
         store,
         operator: { actor: operatorActor, requestId },
         async as(ref) {
-          const user = (await store.users.findById(ref)) ?? (await store.users.findByName(ref));
-          if (!user || user.disabledAt !== null) throw new Error(`no active user with id or name "${ref}"`);
+          const user = await findActiveUser(store, ref);
           return { actor: { userId: user.id, kind: user.kind, roles: user.roles, authMethod: 'cli' }, requestId };
         },
       });
     } catch (err) {
-      if (isGatewayError(err)) {
-        const facts = Object.entries(err.detail ?? {}).map(([key, value]) => `${key}=${String(value)}`).join(', ');
-        throw new Error(`${err.message}${facts ? ` (${facts})` : ''}`, { cause: err });
-      }
-      throw err;
-    } finally {
-      await audit.drain();
+      throw cliError(err);
     }
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 export function parseInstantOption(value: string): number {
@@ -96,9 +66,7 @@ export function parseInstantOption(value: string): number {
   return at;
 }
 
-const out = (json: boolean | undefined, value: unknown, text: string): void => {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-};
+const out = (json: boolean | undefined, value: unknown, text: string): void => printResult(json, value, text);
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
 const printAssignment = (a: CareTeamAssignment): string => `${a.id}  user=${a.userId}  ${a.patient}  role=${a.teamRole}  ${iso(a.startAt)} → ${iso(a.endAt)}  (${a.source})`;

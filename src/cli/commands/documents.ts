@@ -13,17 +13,12 @@
  * gateway's. Nothing a note contains is printed: ids, labels, counts and reasons only.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { extname, join, relative } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
 import { createAccessPolicy, type RoleOverrides } from '../../access/rbac.js';
 import { parseInstant } from '../../access/patient-access.js';
-import { createSqlAuditSink } from '../../audit/sql-sink.js';
-import { createAuditWriter } from '../../audit/writer.js';
-import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
 import { createDeidEngine } from '../../deid/detect.js';
 import { createDeidentifier } from '../../deid/deidentify.js';
 import type { KnownPhi } from '../../deid/types.js';
@@ -31,7 +26,6 @@ import { knownPhiOfPatient } from '../../fhir/patient-phi.js';
 import type { FhirResource } from '../../fhir/projection.js';
 import { systemClock } from '../../kernel/clock.js';
 import { isGatewayError } from '../../kernel/errors.js';
-import { resolveHome } from '../../kernel/home.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import { createProviders } from '../../providers/registry.js';
 import { createDocumentAdmin, type DocumentAdmin, type DocumentAdminRequest } from '../../rag/document-admin.js';
@@ -41,9 +35,8 @@ import { createEndpointDirectory } from '../../registry/endpoints.js';
 import { createRegistryView } from '../../registry/registry-store.js';
 import { categoryOfCode } from '../../registry/sensitivity.js';
 import type { SensitiveCategory } from '../../registry/use-case-spec.js';
-import { openStore } from '../../store/store.js';
-import { createLogger } from '../../telemetry/logger.js';
 import { homeOption } from '../options.js';
+import { cliOperatorActor, withCliState } from '../state.js';
 
 export interface DocumentsCli {
   readonly admin: DocumentAdmin;
@@ -53,48 +46,39 @@ export interface DocumentsCli {
 
 /** Opens the state folder's store, audit chain and document services; runs `action`; closes everything. */
 export async function withDocumentsCli<T>(home: string | undefined, action: (cli: DocumentsCli) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const dir = resolveHome(home, env);
-  const config = loadConfig({ home: dir, env });
-  const kms = await createKms(config.kms, { baseDir: dir, env });
-  const store = await openStore({ url: config.store.url, baseDir: dir, kms, apiKeyTouchFlushMs: 0 });
-  const providers = createProviders(config.endpoints, { baseDir: dir, env, proxyUrl: config.egress.proxyUrl });
-  try {
-    const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: config.audit.writeTimeoutMs });
-    const keyedHash = (value: string, purpose: string): string => store.fieldCrypto.blindIndex(value, purpose);
-    const instanceId = `${hostname()}:${process.pid}:cli`;
-    const services = await createDocumentServices({
-      config,
-      store,
-      endpoints: createEndpointDirectory(config.endpoints, providers),
-      registry: createRegistryView(store.db),
-      deidentifier: createDeidentifier({ detector: createDeidEngine({ language: config.deid.language }) }),
-      audit,
-      clock: systemClock,
-      keyedHash,
-      instanceId,
-      logger: createLogger({ level: 'error' }),
-    });
-    const admin = createDocumentAdmin({
-      db: store.db,
-      fieldCrypto: store.fieldCrypto,
-      ingester: services.ingester,
-      limits: services.limits,
-      policy: createAccessPolicy(config.access.roles as RoleOverrides),
-      audit,
-      clock: systemClock,
-      keyedHash,
-      instanceId,
-    });
-    const operator: DocumentAdminRequest = { actor: { userId: `cli:${userInfo().username}`, kind: 'user', roles: ['admin'], authMethod: 'cli' }, requestId: uuidv7() };
+  return withCliState(home, env, async (state) => {
+    const { config, store, audit, keyedHash, instanceId } = state;
+    const providers = createProviders(config.endpoints, { baseDir: state.home, env, proxyUrl: config.egress.proxyUrl });
     try {
+      const services = await createDocumentServices({
+        config,
+        store,
+        endpoints: createEndpointDirectory(config.endpoints, providers),
+        registry: createRegistryView(store.db),
+        deidentifier: createDeidentifier({ detector: createDeidEngine({ language: config.deid.language }) }),
+        audit,
+        clock: systemClock,
+        keyedHash,
+        instanceId,
+        logger: state.logger,
+      });
+      const admin = createDocumentAdmin({
+        db: store.db,
+        fieldCrypto: store.fieldCrypto,
+        ingester: services.ingester,
+        limits: services.limits,
+        policy: createAccessPolicy(config.access.roles as RoleOverrides),
+        audit,
+        clock: systemClock,
+        keyedHash,
+        instanceId,
+      });
+      const operator: DocumentAdminRequest = { actor: cliOperatorActor(), requestId: uuidv7() };
       return await action({ admin, operator });
     } finally {
-      await audit.drain();
+      await Promise.allSettled([...providers.values()].map((p) => p.close()));
     }
-  } finally {
-    await Promise.allSettled([...providers.values()].map((p) => p.close()));
-    await store.close();
-  }
+  });
 }
 
 /** `--label ETH,PSYTHPN`: sensitivity label codes (repeatable). */

@@ -10,66 +10,32 @@
  * of shell history).
  */
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from 'commander';
 import { createAccessService } from '../../access/service.js';
-import { createAuditWriter } from '../../audit/writer.js';
-import { createSqlAuditSink } from '../../audit/sql-sink.js';
-import { loadConfig } from '../../config/load.js';
 import { resolveSecret } from '../../config/secrets.js';
-import { createKms } from '../../crypto/kms/index.js';
-import { systemClock } from '../../kernel/clock.js';
-import { isGatewayError } from '../../kernel/errors.js';
-import { resolveHome } from '../../kernel/home.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import { createReviewQueue, type ReviewDetail, type ReviewQueue, type ReviewRequest, type ReviewSummary } from '../../review/queue.js';
 import { reviewStatuses, type ReviewStatus } from '../../store/repos/review-repo.js';
-import { openStore } from '../../store/store.js';
-import { createLogger } from '../../telemetry/logger.js';
 import { homeOption } from '../options.js';
+import { cliError, findActiveUser, printResult, withCliState } from '../state.js';
 
 /** Opens the store, audit chain and queue of a state folder; runs `action` as `user`; closes everything. */
 export async function withReviewCli<T>(home: string | undefined, user: string, action: (queue: ReviewQueue, req: ReviewRequest) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const dir = resolveHome(home, env);
-  const config = loadConfig({ home: dir, env });
-  const kms = await createKms(config.kms, { baseDir: dir, env });
-  const store = await openStore({ url: config.store.url, baseDir: dir, kms, apiKeyTouchFlushMs: 0 });
-  try {
-    const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: config.audit.writeTimeoutMs });
+  return withCliState(home, env, async (state) => {
     try {
-      const deps = {
-        config,
-        store,
-        audit,
-        clock: systemClock,
-        keyedHash: (value: string, purpose: string) => store.fieldCrypto.blindIndex(value, purpose),
-        instanceId: `${hostname()}:${process.pid}:cli`,
-        logger: createLogger({ level: 'error' }),
-      };
-      const access = createAccessService(deps, { secret: (ref) => resolveSecret(ref, dir, env) });
-      const queue = createReviewQueue(deps, { access });
-      const found = (await store.users.findById(user)) ?? (await store.users.findByName(user));
-      if (!found || found.disabledAt !== null) throw new Error(`no active user with id or name "${user}"`);
+      const access = createAccessService(state, { secret: (ref) => resolveSecret(ref, state.home, env) });
+      const queue = createReviewQueue(state, { access });
+      const found = await findActiveUser(state.store, user);
       const req: ReviewRequest = { actor: { userId: found.id, kind: found.kind, roles: found.roles, authMethod: 'cli' }, requestId: uuidv7() };
       return await action(queue, req);
     } catch (err) {
-      if (isGatewayError(err)) {
-        const facts = Object.entries(err.detail ?? {}).map(([key, value]) => `${key}=${String(value)}`).join(', ');
-        throw new Error(`${err.message}${facts ? ` (${facts})` : ''}`, { cause: err });
-      }
-      throw err;
-    } finally {
-      await audit.drain();
+      throw cliError(err);
     }
-  } finally {
-    await store.close();
-  }
+  });
 }
 
-const out = (json: boolean | undefined, value: unknown, text: string): void => {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-};
+const out = (json: boolean | undefined, value: unknown, text: string): void => printResult(json, value, text);
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
 

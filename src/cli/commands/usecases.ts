@@ -11,26 +11,20 @@
  * use-case `id` from the file (or `--id`).
  */
 import { readFile } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { createAccessPolicy, type RoleOverrides } from '../../access/rbac.js';
-import { createAuditWriter } from '../../audit/writer.js';
-import { createSqlAuditSink } from '../../audit/sql-sink.js';
-import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
 import { systemClock } from '../../kernel/clock.js';
-import { isGatewayError } from '../../kernel/errors.js';
-import { resolveHome } from '../../kernel/home.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import { createPolicyAsCode, type PolicyAsCode } from '../../registry/policy-as-code.js';
 import { createUseCaseService, type RiskView, type UseCaseRequest, type UseCaseService, type UseCaseView } from '../../registry/use-cases.js';
 import { createVendorService } from '../../registry/vendors.js';
 import type { TransitionRecord } from '../../store/repos/use-case-repo.js';
 import { createVendorRepo } from '../../store/repos/vendor-repo.js';
-import { openStore, type OpenedStore } from '../../store/store.js';
+import { type OpenedStore } from '../../store/store.js';
 import { homeOption } from '../options.js';
+import { cliError, cliOperatorActor, findActiveUser, printResult, withCliState } from '../state.js';
 import { formatTable } from './vendors.js';
 
 export interface RegistryCli {
@@ -49,17 +43,11 @@ export interface RegistryCli {
  * services and rethrown as a plain message naming the code's facts.
  */
 export async function withRegistryCli<T>(home: string | undefined, action: (cli: RegistryCli) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const dir = resolveHome(home, env);
-  const config = loadConfig({ home: dir, env });
-  const kms = await createKms(config.kms, { baseDir: dir, env });
-  const store = await openStore({ url: config.store.url, baseDir: dir, kms, apiKeyTouchFlushMs: 0 });
-  try {
-    const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: config.audit.writeTimeoutMs });
-    const instanceId = `${hostname()}:${process.pid}:cli`;
+  return withCliState(home, env, async ({ config, store, audit, instanceId }) => {
     const policy = createAccessPolicy(config.access.roles as RoleOverrides);
     const common = { db: store.db, audit, clock: systemClock, instanceId, policy, committee: config.governance.committee };
     const requestId = uuidv7();
-    const operator: UseCaseRequest = { actor: { userId: `cli:${userInfo().username}`, kind: 'user', roles: ['admin'], authMethod: 'cli' }, requestId, source: 'cli' };
+    const operator: UseCaseRequest = { actor: cliOperatorActor(), requestId, source: 'cli' };
     try {
       const vendors = createVendorService({ repo: createVendorRepo(store.db), audit, clock: systemClock, instanceId, policy, endpoints: config.endpoints });
       await vendors.ensureCatalogue(operator);
@@ -69,23 +57,14 @@ export async function withRegistryCli<T>(home: string | undefined, action: (cli:
         store,
         operator,
         async as(ref) {
-          const user = (await store.users.findById(ref)) ?? (await store.users.findByName(ref));
-          if (!user || user.disabledAt !== null) throw new Error(`no active user with id or name "${ref}"`);
+          const user = await findActiveUser(store, ref);
           return { actor: { userId: user.id, kind: user.kind, roles: user.roles, authMethod: 'cli' }, requestId, source: 'cli' };
         },
       });
     } catch (err) {
-      if (isGatewayError(err)) {
-        const facts = Object.entries(err.detail ?? {}).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('; ') : String(value)}`).join(', ');
-        throw new Error(`${err.message}${facts ? ` (${facts})` : ''}`, { cause: err });
-      }
-      throw err;
-    } finally {
-      await audit.drain();
+      throw cliError(err, '; ');
     }
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** Reads a YAML or JSON file into plain data. */
@@ -104,9 +83,7 @@ function parseVersion(value: string): number {
   return version;
 }
 
-const print = (json: boolean | undefined, value: unknown, text: string): void => {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
-};
+const print = (json: boolean | undefined, value: unknown, text: string): void => printResult(json, value, text, true);
 
 const iso = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const riskText = (risk: RiskView): string => (risk.override ? `${risk.effective} (override of ${risk.derived})` : risk.derived);

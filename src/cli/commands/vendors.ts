@@ -9,19 +9,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { hostname, userInfo } from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { createAccessPolicy, type RoleOverrides } from '../../access/rbac.js';
 import type { AdminActor } from '../../auth/admin.js';
-import { createAuditWriter } from '../../audit/writer.js';
-import { createSqlAuditSink } from '../../audit/sql-sink.js';
-import { loadConfig } from '../../config/load.js';
-import { createKms } from '../../crypto/kms/index.js';
 import { systemClock } from '../../kernel/clock.js';
-import { isGatewayError } from '../../kernel/errors.js';
-import { resolveHome } from '../../kernel/home.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import { runBaaExpiryCheck, type BaaExpiryResult } from '../../registry/baa-expiry.js';
 import { baaStatuses } from '../../registry/vendor-spec.js';
@@ -36,8 +29,8 @@ import {
   type VendorService,
 } from '../../registry/vendors.js';
 import { createVendorRepo, type VendorRecord, type VendorRepo } from '../../store/repos/vendor-repo.js';
-import { openStore } from '../../store/store.js';
 import { homeOption } from '../options.js';
+import { cliError, cliOperatorActor, printResult, withCliState } from '../state.js';
 
 export interface VendorCli {
   readonly vendors: VendorService;
@@ -53,13 +46,7 @@ export interface VendorCli {
  * and closes everything. A refusal is audited under `event` and rethrown as a plain message.
  */
 export async function withVendorCli<T>(home: string | undefined, event: VendorEventType, action: (cli: VendorCli) => Promise<T>, vendorId?: string, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const dir = resolveHome(home, env);
-  const config = loadConfig({ home: dir, env });
-  const kms = await createKms(config.kms, { baseDir: dir, env });
-  const store = await openStore({ url: config.store.url, baseDir: dir, kms, apiKeyTouchFlushMs: 0 });
-  try {
-    const audit = await createAuditWriter({ sink: createSqlAuditSink(store.db), writeTimeoutMs: config.audit.writeTimeoutMs });
-    const instanceId = `${hostname()}:${process.pid}:cli`;
+  return withCliState(home, env, async ({ config, store, audit, instanceId }) => {
     const repo = createVendorRepo(store.db);
     const vendors = createVendorService({
       repo,
@@ -69,24 +56,16 @@ export async function withVendorCli<T>(home: string | undefined, event: VendorEv
       policy: createAccessPolicy(config.access.roles as RoleOverrides),
       endpoints: config.endpoints,
     });
-    const actor: AdminActor = { userId: `cli:${userInfo().username}`, kind: 'user', roles: ['admin'], authMethod: 'cli' };
+    const actor: AdminActor = cliOperatorActor();
     const operator: VendorRequest = { actor, requestId: uuidv7() };
     try {
       await vendors.ensureCatalogue(operator);
       return await action({ vendors, repo, operator, checkExpiry: () => runBaaExpiryCheck({ repo, audit, clock: systemClock, instanceId }) });
     } catch (err) {
       await vendors.recordRefusal(operator, event, err, vendorId);
-      if (isGatewayError(err)) {
-        const facts = Object.entries(err.detail ?? {}).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('; ') : String(value)}`).join(', ');
-        throw new Error(`${err.message}${facts ? ` (${facts})` : ''}`, { cause: err });
-      }
-      throw err;
-    } finally {
-      await audit.drain();
+      throw cliError(err, '; ');
     }
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** Left-aligned columns with a header row; `-` for empty cells. */
@@ -96,9 +75,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
-const print = (json: boolean | undefined, value: unknown, text: string): void => {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
-};
+const print = (json: boolean | undefined, value: unknown, text: string): void => printResult(json, value, text, true);
 
 const list = (value: string): string[] =>
   value
