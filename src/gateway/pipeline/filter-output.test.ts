@@ -91,9 +91,10 @@ describe('the filter-output step', () => {
 
   it('leaves the request’s own patient reference alone and redacts another patient’s', async () => {
     const { deps } = await setup();
-    const ctx = context(deps, { patientPhi: wolf, result: { kind: 'chat', value: chatResult('See Patient/wolf, not Patient/p-other.') } });
+    const headers = { patient: 'Patient/w-1207', purpose: 'TREAT' };
+    const ctx = context(deps, { headers, patientPhi: wolf, result: { kind: 'chat', value: chatResult('See Patient/w-1207, not Patient/p-other.') } });
     await filterOutput(ctx);
-    expect(contentOf(ctx)).toBe('See Patient/wolf, not [REDACTED].');
+    expect(contentOf(ctx)).toBe('See Patient/w-1207, not [REDACTED].');
   });
 
   it('blocks when the live use case asks for it, with the incident recorded first', async () => {
