@@ -5,23 +5,18 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { generateApiKey } from '../auth/api-keys.js';
-import { uuidv7 } from '../kernel/ids.js';
 import { createRegistryView } from '../registry/registry-store.js';
 import { adminSpec } from '../registry/testing/registry-fixtures.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
+import { createUserWithKey } from '../../test/support/registry-admin.js';
 
 let gw: TestGateway;
 const keys: Record<string, string> = {};
 const ids: Record<string, string> = {};
 
 async function createUser(name: string, roles: string[]): Promise<void> {
-  const store = gw.gateway.store;
-  const id = uuidv7();
-  await store.users.create({ id, name, roles, kind: 'user' });
-  const key = generateApiKey((secret) => store.fieldCrypto.blindIndex(secret, 'api-key'));
-  await store.apiKeys.create({ id: key.keyId, userId: id, secretHash: key.secretHash, roles, useCases: [] });
-  keys[name] = key.key;
+  const { id, key } = await createUserWithKey(gw, name, roles);
+  keys[name] = key;
   ids[name] = id;
 }
 

@@ -7,11 +7,10 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../auth/api-keys.js';
-import { uuidv7 } from '../kernel/ids.js';
 import { catalogueVendors } from '../registry/vendor-catalogue.js';
 import { readRegistryRevision } from '../store/repos/vendor-repo.js';
 import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
+import { createUserWithKey } from '../../test/support/registry-admin.js';
 
 let gw: TestGateway;
 const keys: Record<string, string> = {};
@@ -20,12 +19,7 @@ const sha = 'e3'.repeat(32);
 const dayFromNow = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 async function createUser(name: string, roles: string[]): Promise<void> {
-  const store = gw.gateway.store;
-  const id = uuidv7();
-  await store.users.create({ id, name, roles, kind: 'user' });
-  const key = generateApiKey((secret) => store.fieldCrypto.blindIndex(secret, 'api-key'));
-  await store.apiKeys.create({ id: key.keyId, userId: id, secretHash: key.secretHash, roles, useCases: [] });
-  keys[name] = key.key;
+  keys[name] = (await createUserWithKey(gw, name, roles)).key;
 }
 
 interface Answer {

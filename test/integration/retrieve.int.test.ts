@@ -12,6 +12,7 @@ import { generateApiKey } from '../../src/auth/api-keys.js';
 import { uuidv7 } from '../../src/kernel/ids.js';
 import { cdsSpec } from '../../src/registry/testing/registry-fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { createUserWithKey } from '../support/registry-admin.js';
 
 let gw: TestGateway;
 const keys: Record<string, string> = {};
@@ -49,12 +50,7 @@ async function auditEvents() {
 }
 
 async function createUser(name: string, roles: string[]): Promise<void> {
-  const store = gw.gateway.store;
-  const id = uuidv7();
-  await store.users.create({ id, name, roles, kind: 'user' });
-  const key = generateApiKey((secret) => store.fieldCrypto.blindIndex(secret, 'api-key'));
-  await store.apiKeys.create({ id: key.keyId, userId: id, secretHash: key.secretHash, roles, useCases: [] });
-  keys[name] = key.key;
+  keys[name] = (await createUserWithKey(gw, name, roles)).key;
 }
 
 /** Takes a use case live through the governance API: create, submit, the committee's four seats, go live. */

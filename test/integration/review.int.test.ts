@@ -16,12 +16,11 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAuditPublicKeys } from '../../src/audit/checkpoints.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
-import { generateApiKey } from '../../src/auth/api-keys.js';
-import { uuidv7 } from '../../src/kernel/ids.js';
 import { cdsSpec } from '../../src/registry/testing/registry-fixtures.js';
 import { clinicalLabel, type PhigateAnnotation } from '../../src/review/clinical-label.js';
 import { loadR4Validator } from '../../src/review/testing/fhir-r4-validator.js';
 import { startTestGateway, trustingFetch, type TestGateway } from '../support/gateway.js';
+import { createUserWithKey } from '../support/registry-admin.js';
 
 let gw: TestGateway;
 let validateProvenance: ValidateFunction;
@@ -33,12 +32,8 @@ const prompt = 'Titrate metformin for eGFR 41 (marker zqxv-held-answer).';
 const edited = 'Reduce metformin to 500 mg twice daily; recheck eGFR in 4 weeks (marker zqxv-edited).';
 
 async function createUser(name: string, roles: string[]): Promise<void> {
-  const store = gw.gateway.store;
-  const id = uuidv7();
-  await store.users.create({ id, name, roles, kind: 'user' });
-  const key = generateApiKey((secret) => store.fieldCrypto.blindIndex(secret, 'api-key'));
-  await store.apiKeys.create({ id: key.keyId, userId: id, secretHash: key.secretHash, roles, useCases: [] });
-  keys[name] = key.key;
+  const { id, key } = await createUserWithKey(gw, name, roles);
+  keys[name] = key;
   ids[name] = id;
 }
 

@@ -26,13 +26,18 @@ export interface RegistryAdmin {
   liveUseCase(id: string, spec: Record<string, unknown>): Promise<void>;
 }
 
-async function keyFor(gw: TestGateway, name: string, roles: string[]): Promise<string> {
+/** Creates a person with `roles` in the gateway's store and an API key with the same roles. */
+export async function createUserWithKey(gw: TestGateway, name: string, roles: string[]): Promise<{ readonly id: string; readonly key: string }> {
   const store = gw.gateway.store;
   const id = uuidv7();
   await store.users.create({ id, name, roles, kind: 'user' });
   const key = generateApiKey((secret) => store.fieldCrypto.blindIndex(secret, 'api-key'));
   await store.apiKeys.create({ id: key.keyId, userId: id, secretHash: key.secretHash, roles, useCases: [] });
-  return key.key;
+  return { id, key: key.key };
+}
+
+async function keyFor(gw: TestGateway, name: string, roles: string[]): Promise<string> {
+  return (await createUserWithKey(gw, name, roles)).key;
 }
 
 /** A UTC day `days` from now. */
