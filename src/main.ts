@@ -14,6 +14,8 @@ import { stopAccessService } from './access/service.js';
 import { buildApp } from './app.js';
 import { anomalyAuditEvents, runAnomalyScan, scheduleAnomalyScans, storeAnomalyReport } from './audit/anomaly.js';
 import { createAuditWriter } from './audit/writer.js';
+import { auditToolEventTypes } from './audit/catalogue.js';
+import { createInferenceContentLog } from './audit/retention.js';
 import { startAuditCheckpoints } from './audit/checkpoints.js';
 import { createSqlAuditSink } from './audit/sql-sink.js';
 import { createSqliteWorkerSink } from './audit/sqlite-worker-sink.js';
@@ -208,6 +210,29 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     () => runBaaExpiryCheck({ repo: createVendorRepo(store.db), audit, clock: systemClock, instanceId, logger }),
     (err) => logger.error({ err }, 'BAA expiry check failed'),
   );
+  // Inference content of use cases that keep it; the same hourly tick destroys day keys past
+  // audit.contentRetentionDays and deletes rows past their use case's shorter retention (a use
+  // case asking for longer is capped by the day-key schedule).
+  const contentLog = createInferenceContentLog({ db: store.db, kms, now: () => Date.now(), retentionDays: config.audit.contentRetentionDays });
+  const contentPurge = scheduleBaaExpiryChecks(
+    async () => {
+      const now = Date.now();
+      const result = await contentLog.purge();
+      if (result.daysDestroyed.length === 0 && result.rowsDeleted === 0) return;
+      await audit.append({
+        id: uuidv7(now),
+        recordedAt: new Date(now).toISOString(),
+        type: auditToolEventTypes.contentPurge,
+        stage: 'completed',
+        outcome: 'success',
+        status: 200,
+        requestId: `purge-${uuidv7(now)}`,
+        instance: instanceId,
+        detail: { days: result.daysDestroyed.length, rows: result.rowsDeleted, held: result.daysHeld.length },
+      });
+    },
+    (err) => logger.error({ err }, 'inference content purge failed'),
+  );
   const scanIntervalMs = config.audit.anomalyScanIntervalDays * 86_400_000;
   const anomalyScans = scheduleAnomalyScans(
     scanIntervalMs,
@@ -253,6 +278,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(fhirContext === undefined ? {} : { fhirContext }),
     documents,
     retriever: documents.retriever,
+    contentLog,
     isReady: async () => {
       if (shuttingDown) return false;
       await store.users.findById('readiness-probe');
@@ -263,6 +289,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   /** Closes everything behind the HTTP server, in dependency order. */
   async function release(): Promise<void> {
     await baaExpiry.stop();
+    await contentPurge.stop();
     await audit.drain();
     await workerSink?.close();
     await checkpoints.close();

@@ -103,6 +103,38 @@ describe('inference content log', () => {
     expect(await log.read(id)).toBeUndefined();
   });
 
+  it('deletes rows past their own use case retention before the day key goes, except held ones', async () => {
+    let clock = Date.UTC(2026, 2, 1, 10);
+    const log = createInferenceContentLog({ db, kms: createMemoryKms(), now: () => clock, retentionDays: 30 });
+    const short = await log.record({ requestId: 'r1', kind: 'prompt', content: 'seven-day content', useCase: 'triage', patientHash: 'p1', retentionDays: 7 });
+    const held = await log.record({ requestId: 'r2', kind: 'prompt', content: 'held seven-day content', useCase: 'triage', patientHash: 'p2', retentionDays: 7 });
+    const long = await log.record({ requestId: 'r3', kind: 'prompt', content: 'ninety-day content', useCase: 'research', patientHash: 'p1', retentionDays: 90 });
+    const plain = await log.record({ requestId: 'r4', kind: 'prompt', content: 'schedule-only content' });
+    const hold = await placeLegalHold(db, { scope: 'patient', subject: 'p2', reason: 'matter 9', by: 'compliance-1', now: clock });
+
+    clock += 7 * day - 1; // one millisecond short of seven days
+    expect(await log.purge()).toEqual({ daysDestroyed: [], rowsDeleted: 0, daysHeld: [] });
+    expect(await log.read(short)).toBe('seven-day content');
+
+    clock += 1;
+    expect(await log.purge()).toEqual({ daysDestroyed: [], rowsDeleted: 1, daysHeld: [] });
+    expect(await log.read(short)).toBeUndefined();
+    expect(await log.read(held)).toBe('held seven-day content');
+    expect(await log.read(long)).toBe('ninety-day content');
+    expect(await log.read(plain)).toBe('schedule-only content');
+    // The day key still lives: the deletion is of the row, crypto-shredding follows the global schedule.
+    expect((await db.selectFrom('inference_content_keys').select('wrapped').where('day', '=', '2026-03-01').executeTakeFirstOrThrow()).wrapped).not.toBeNull();
+
+    await releaseLegalHold(db, hold.id, 'compliance-1', clock);
+    expect((await log.purge()).rowsDeleted).toBe(1);
+    expect(await log.read(held)).toBeUndefined();
+
+    // Ninety days asked, thirty kept: the global schedule caps the use case.
+    clock += 25 * day;
+    expect(await log.purge()).toEqual({ daysDestroyed: ['2026-03-01'], rowsDeleted: 2, daysHeld: [] });
+    expect(await log.read(long)).toBeUndefined();
+  });
+
   it('a ciphertext moved to another row does not decrypt', async () => {
     const log = createInferenceContentLog({ db, kms: createMemoryKms(), now: () => Date.UTC(2026, 2, 1) });
     const a = await log.record({ requestId: 'r1', kind: 'prompt', content: 'first' });

@@ -12,6 +12,10 @@
  * - Inference content (prompts and answers, kept only when a use case turns it on) is encrypted
  *   under one data key per UTC day. Purging a day destroys its wrapped key (crypto-shredding) and
  *   then deletes the rows: a copy in a backup is unreadable without the key. Default 30 days.
+ *   A use case may keep its content for fewer days (`inferenceLogRetentionDays`): each row
+ *   carries that figure and the purge deletes the row once it is that old. Its day key, and so
+ *   any backup copy, still lives until the day's key is destroyed on the global schedule. A use
+ *   case asking for more days than the global schedule is capped by it: the day key goes first.
  * - A legal hold suspends both purges for what it covers: everything (`all`), one patient
  *   (audit patient hash) or one user.
  */
@@ -157,10 +161,16 @@ export interface InferenceContentInput {
   readonly useCase?: string | undefined;
   readonly patientHash?: string | undefined;
   readonly actorId?: string | undefined;
+  /**
+   * Days this row's use case keeps content; the purge deletes the row once it is that old.
+   * Capped by the log's own schedule (the day key is destroyed then, whatever this says).
+   */
+  readonly retentionDays?: number | undefined;
 }
 
 export interface ContentPurgeResult {
   readonly daysDestroyed: readonly string[];
+  /** Rows deleted: those of destroyed days, and those past their own use case's shorter retention. */
   readonly rowsDeleted: number;
   /** Days past their schedule kept because a legal hold covers them. */
   readonly daysHeld: readonly string[];
@@ -171,7 +181,10 @@ export interface InferenceContentLog {
   record(input: InferenceContentInput): Promise<string>;
   /** The plaintext, or undefined when the row is gone or its day key was destroyed. */
   read(id: string): Promise<string | undefined>;
-  /** Destroys the keys of days older than the schedule (unless held), then deletes their rows. */
+  /**
+   * Destroys the keys of days older than the schedule (unless held), then deletes their rows;
+   * then deletes the rows past their own (shorter) retention, except those a legal hold covers.
+   */
   purge(): Promise<ContentPurgeResult>;
 }
 
@@ -237,6 +250,7 @@ export function createInferenceContentLog(options: InferenceContentLogOptions): 
           patient_hash: input.patientHash ?? null,
           actor_id: input.actorId ?? null,
           kind: input.kind,
+          retention_days: input.retentionDays ?? null,
           content_enc: Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64'),
         })
         .execute();
@@ -275,9 +289,39 @@ export function createInferenceContentLog(options: InferenceContentLogOptions): 
         rowsDeleted += Number(result.numDeletedRows);
         destroyed.push(day);
       }
+      rowsDeleted += await deleteRowsPastTheirRetention(db, now, holds);
       return { daysDestroyed: destroyed, rowsDeleted, daysHeld: held };
     },
   };
+}
+
+/**
+ * Deletes the rows older than their own retention (`retention_days`), keeping every row a legal
+ * hold covers. Rows without a figure follow the day-key schedule only.
+ */
+async function deleteRowsPastTheirRetention(db: Db, now: number, holds: readonly LegalHold[]): Promise<number> {
+  if (holds.some((h) => h.scope === 'all')) return 0;
+  const patients = holds.filter((h) => h.scope === 'patient').map((h) => h.subject as string);
+  const users = holds.filter((h) => h.scope === 'user').map((h) => h.subject as string);
+  // One delete per distinct figure keeps the cutoff a plain parameter (no column arithmetic).
+  const figures = await db.selectFrom('inference_content_log').select('retention_days').distinct().where('retention_days', 'is not', null).execute();
+  let deleted = 0;
+  for (const { retention_days: days } of figures) {
+    if (days === null) continue;
+    const result = await db
+      .deleteFrom('inference_content_log')
+      .where('retention_days', '=', days)
+      .where('recorded_at', '<=', now - Number(days) * dayMs)
+      .where((eb) =>
+        eb.and([
+          ...(patients.length > 0 ? [eb.or([eb('patient_hash', 'is', null), eb('patient_hash', 'not in', patients)])] : []),
+          ...(users.length > 0 ? [eb.or([eb('actor_id', 'is', null), eb('actor_id', 'not in', users)])] : []),
+        ]),
+      )
+      .executeTakeFirst();
+    deleted += Number(result.numDeletedRows);
+  }
+  return deleted;
 }
 
 async function isDayHeld(db: Db, day: string, holds: readonly LegalHold[]): Promise<boolean> {

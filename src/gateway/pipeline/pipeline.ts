@@ -4,7 +4,8 @@
  * it can be checked against the threat model:
  *
  *   authenticate → parse → authorize → gather context → screen → protect → egress → provider
- *   → filter output → re-identify → clinical safeguards (label, or hold for review) → audit
+ *   → filter output → re-identify → clinical safeguards (label, or hold for review)
+ *   → content log (only for use cases that keep content) → audit
  *
  * Ordering rules worth keeping in view: the disclosure record is made durable inside the
  * provider step before each vendor call; the closing audit record is written for every
@@ -14,6 +15,7 @@
 import { GatewayError } from '../../kernel/errors.js';
 import type { ChatDelta } from '../../providers/types.js';
 import { closingEvent } from './audit-events.js';
+import { recordInferenceContent } from './content-log.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { callProvider } from './call-provider.js';
@@ -45,6 +47,10 @@ export async function runPipeline(ctx: PipelineContext, steps: readonly Pipeline
   }
   if (ctx.error === undefined && ctx.result?.kind === 'chat') {
     ctx.responseHmac = ctx.deps.keyedHash(JSON.stringify(ctx.result.value.choices), 'audit-response');
+    // Content the use case keeps (prompt as sent, answer as released); a failure withholds the answer.
+    await recordInferenceContent(ctx, JSON.stringify(ctx.result.value)).catch((err: unknown) => {
+      ctx.error = err;
+    });
   }
   if (ctx.error === undefined && ctx.result?.kind === 'stream') {
     ctx.result = { kind: 'stream', deltas: auditedStream(ctx, ctx.result.deltas) };
@@ -74,6 +80,7 @@ async function recordClosing(ctx: PipelineContext): Promise<void> {
 async function* auditedStream(ctx: PipelineContext, deltas: AsyncIterable<ChatDelta>): AsyncGenerator<ChatDelta> {
   const parts: string[] = [];
   let finished = false;
+  let contentFailure: unknown;
   try {
     for await (const delta of deltas) {
       for (const choice of delta.choices) {
@@ -90,7 +97,14 @@ async function* auditedStream(ctx: PipelineContext, deltas: AsyncIterable<ChatDe
   } finally {
     if (!finished && ctx.error === undefined) ctx.error = new GatewayError('client_disconnected');
     ctx.responseHmac = ctx.deps.keyedHash(parts.join(''), 'audit-response');
+    if (finished && ctx.error === undefined) {
+      await recordInferenceContent(ctx, parts.join('')).catch((err: unknown) => {
+        ctx.error = contentFailure = err;
+      });
+    }
     // A failure to record here surfaces to the route, which then withholds the terminator.
     await recordClosing(ctx);
   }
+  // Reached only when the vendor's stream ended normally: the terminator is withheld.
+  if (contentFailure !== undefined) throw contentFailure;
 }

@@ -16,6 +16,7 @@ import { migration0009UseCases } from './0009-use-cases.js';
 import { migration0010Documents } from './0010-documents.js';
 import { migration0011Review } from './0011-review.js';
 import { migration0012OutputIncidents } from './0012-output-incidents.js';
+import { migration0013ContentRetention } from './0013-content-retention.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-init': migration0001Init,
@@ -29,4 +30,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-documents': migration0010Documents,
   '0011-review': migration0011Review,
   '0012-output-incidents': migration0012OutputIncidents,
+  '0013-content-retention': migration0013ContentRetention,
 };
