@@ -49,7 +49,7 @@ function hashString(text: string, seed: number): number {
 
 /** Scratch space, reused across calls (scoring is synchronous): counts per bucket and the buckets the current text touched. */
 let scratchDims = 0;
-let counts = new Float64Array(0);
+let counts = new Uint32Array(0);
 let touched = new Uint32Array(0);
 let used = 0;
 
@@ -75,7 +75,7 @@ export function featureVector(normalised: string, options: FeatureOptions): Spar
   const maxFeatures = 2 * tokens.length + 3 * joined.length;
   if (scratchDims !== options.dims) {
     scratchDims = options.dims;
-    counts = new Float64Array(options.dims);
+    counts = new Uint32Array(options.dims);
   }
   if (touched.length < Math.min(maxFeatures, options.dims)) touched = new Uint32Array(Math.min(maxFeatures, options.dims) * 2);
   used = 0;

@@ -65,19 +65,30 @@ export function committedClassifier(): InjectionClassifier {
 
 const windowOverlap = 400;
 
-/** The classifier's probability for one window: the whole window's, or with `bySentence` the highest of it and its sentences'. */
-function classifyWindow(classifier: InjectionClassifier, window: string, bySentence: boolean): number {
+/**
+ * The classifier's probability for one window: the whole window's, or with `bySentence` the
+ * highest of it and its sentences'. `seen` holds the sentences already scored for this text
+ * (a sentence repeated, or shared by overlapping windows, cannot raise the maximum).
+ */
+function classifyWindow(classifier: InjectionClassifier, window: string, bySentence: boolean, seen: Set<string>): number {
   let best = classifier.probability(window);
-  if (bySentence) for (const sentence of sentenceSegments(window)) best = Math.max(best, classifier.probability(sentence));
+  if (bySentence) {
+    for (const sentence of sentenceSegments(window)) {
+      if (seen.has(sentence)) continue;
+      seen.add(sentence);
+      best = Math.max(best, classifier.probability(sentence));
+    }
+  }
   return best;
 }
 
 /** The classifier's probability for a text of any length: the highest over overlapping windows. */
 function classify(classifier: InjectionClassifier, normalised: string, bySentence: boolean): number {
-  if (normalised.length <= maxFeatureChars) return classifyWindow(classifier, normalised, bySentence);
+  const seen = new Set<string>();
+  if (normalised.length <= maxFeatureChars) return classifyWindow(classifier, normalised, bySentence, seen);
   let best = 0;
   for (let at = 0; at < normalised.length; at += maxFeatureChars - windowOverlap) {
-    best = Math.max(best, classifyWindow(classifier, normalised.slice(at, at + maxFeatureChars), bySentence));
+    best = Math.max(best, classifyWindow(classifier, normalised.slice(at, at + maxFeatureChars), bySentence, seen));
     if (at + maxFeatureChars >= normalised.length) break;
   }
   return best;
