@@ -20,8 +20,9 @@
  * head (sequence, previous hash, hash); a broken chain is never signed.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { FieldCrypto } from '../crypto/field-crypto.js';
+import { dialectOf } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { chainHash, genesisHash } from './chain.js';
 import { createMerkleFrontier, emptyRoot, recordLeafHash, type MerkleFrontierState } from './merkle.js';
@@ -88,20 +89,31 @@ const keyField = (keyId: string) => ({ table: 'audit_signing_keys', column: 'pri
  * When instances race, every one converges on the oldest stored key.
  */
 export async function loadAuditSigner(db: Kysely<Database>, fieldCrypto: FieldCrypto, now: () => number = Date.now): Promise<AuditSigner> {
-  const oldest = () => db.selectFrom('audit_signing_keys').selectAll().orderBy('created_at').orderBy('key_id').limit(1).executeTakeFirst();
-  let row = await oldest();
+  const oldest = (executor: Kysely<Database>) =>
+    executor.selectFrom('audit_signing_keys').selectAll().orderBy('created_at').orderBy('key_id').limit(1).executeTakeFirst();
+  let row = await oldest(db);
   if (row === undefined) {
     const pair = generateKeyPairSync('ed25519');
     const keyId = auditKeyId(pair.publicKey);
     const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
     const privateKeyEnc = await fieldCrypto.encrypt(der, keyField(keyId), SIGNING_DATA_CLASS);
     der.fill(0);
-    await db
-      .insertInto('audit_signing_keys')
-      .values({ key_id: keyId, public_key: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'), private_key_enc: privateKeyEnc, created_at: now() })
-      .onConflict((oc) => oc.column('key_id').doNothing())
-      .execute();
-    row = await oldest();
+    const values = { key_id: keyId, public_key: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'), private_key_enc: privateKeyEnc, created_at: now() };
+    const createFirst = async (executor: Kysely<Database>) => {
+      const existing = await oldest(executor);
+      if (existing !== undefined) return existing;
+      await executor.insertInto('audit_signing_keys').values(values).onConflict((oc) => oc.column('key_id').doNothing()).execute();
+      return oldest(executor);
+    };
+    // Instances starting together must settle on one key: on PostgreSQL the check and the insert run
+    // under an advisory lock; SQLite serialises writers on the file already.
+    row =
+      dialectOf(db) === 'postgres'
+        ? await db.transaction().execute(async (trx) => {
+            await sql`select pg_advisory_xact_lock(${sql.lit(auditSigningKeyLockKey.toString())}::bigint)`.execute(trx);
+            return createFirst(trx);
+          })
+        : await createFirst(db);
     if (row === undefined) throw new Error('audit signing key could not be stored');
   }
   const der = Buffer.from(await fieldCrypto.decrypt(row.private_key_enc, keyField(row.key_id)));
@@ -111,6 +123,9 @@ export async function loadAuditSigner(db: Kysely<Database>, fieldCrypto: FieldCr
   if (auditKeyId(publicKey) !== row.key_id) throw new Error('audit signing key id does not match its public key');
   return createAuditSigner(privateKey, publicKey);
 }
+
+/** The advisory lock key that serialises creating the first signing key on PostgreSQL ("phisign" in ASCII). */
+const auditSigningKeyLockKey = 0x70686973696e67n;
 
 /** A signer over a key pair already in memory (benchmarks, tests, external signing tools). */
 export function createAuditSigner(privateKey: KeyObject, publicKey: KeyObject): AuditSigner {
