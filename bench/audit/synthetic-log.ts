@@ -9,18 +9,12 @@ import { chainAfter } from '../../src/audit/chain.js';
 import { createAuditSigner, type AuditSigner } from '../../src/audit/checkpoints.js';
 import { createMerkleFrontier, recordLeafHash } from '../../src/audit/merkle.js';
 import type { AuditEvent } from '../../src/audit/record.js';
+import { seededRandom } from '../../src/kernel/random.js';
 import type { SourcedHead, VerifyRow, VerifyState } from '../../src/audit/verify.js';
 
 /** A small deterministic PRNG (mulberry32), so every run mutates the same way for a seed. */
 export function createRandom(seed: number): { next(): number; int(max: number): number; pick<T>(list: readonly T[]): T } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return { next, int: (max) => Math.floor(next() * max), pick: (list) => list[Math.floor(next() * list.length)]! };
 }
 

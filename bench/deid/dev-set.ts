@@ -13,23 +13,13 @@
  * Nothing is written into the repository; `npm run bench:deid -- --write-dev DIR` saves a copy.
  */
 import { readFileSync } from 'node:fs';
+import { seededRandom } from '../../src/kernel/random.js';
 import {
   fakerDE, fakerEN_AU, fakerEN_GB, fakerEN_IE, fakerEN_US, fakerFR, fakerIT, fakerNL, fakerPL, fakerPT_BR, fakerSV, type Faker,
 } from '@faker-js/faker';
 
 export interface GoldSpan { start: number; end: number; type: string; orig_type: string; text: string }
 export interface Doc { id: string; source: string; text: string; phi: GoldSpan[] }
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const states = ['KS', 'MO', 'TX', 'CA', 'NY', 'OH', 'FL', 'WA', 'IL', 'PA', 'GA', 'MA', 'CO', 'AZ', 'MN'];
@@ -201,7 +191,7 @@ function assemble(pieces: Piece[]): { text: string; phi: GoldSpan[] } {
 }
 
 function plantedMtsamples(notesDir: string, seed: number): { planted: Doc[]; clean: Doc[] } {
-  const r = mulberry32(seed);
+  const r = seededRandom(seed);
   const locales = [fakerDE, fakerFR, fakerIT, fakerNL, fakerPL, fakerPT_BR, fakerSV, fakerEN_GB, fakerEN_AU, fakerEN_IE];
   for (const [i, f] of locales.entries()) f.seed(seed + i);
   fakerEN_US.seed(seed + 100);

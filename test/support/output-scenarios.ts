@@ -17,6 +17,7 @@
  * for them independently of the filter (`plantedFound`).
  */
 import type { KnownPhi } from '../../src/deid/types.js';
+import { seededRandom } from '../../src/kernel/random.js';
 import type { SyntheaNote, SyntheaPatient } from './synthea-patients.js';
 
 export type ScenarioCategory = 'name' | 'mrn' | 'phone' | 'address' | 'email' | 'ssn' | 'licence' | 'mixed' | 'link' | 'note';
@@ -46,17 +47,6 @@ export interface Scenario {
   readonly plantedBirthDate?: string;
 }
 
-/** mulberry32: small, seeded, good enough to pick templates. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)] as T;
@@ -266,7 +256,7 @@ const adversarialCategories: readonly Exclude<ScenarioCategory, 'note'>[] = ['na
 
 /** Builds `perSet` same-patient and `perSet` adversarial scenarios, alternately plain and streamed. */
 export function buildScenarios(patients: readonly SyntheaPatient[], perSet: number, seed = 7): Scenario[] {
-  const rng = random(seed);
+  const rng = seededRandom(seed);
   const out: Scenario[] = [];
   let id = 0;
   for (let i = 0; i < perSet; i++) {

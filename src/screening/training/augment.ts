@@ -14,6 +14,7 @@
  * them the same on every run, so training stays byte-for-byte reproducible.
  */
 import type { InjectionRow } from './dataset.js';
+import { seededRandom } from '../../kernel/random.js';
 
 export interface AugmentedText {
   readonly text: string;
@@ -26,17 +27,6 @@ export interface AugmentedText {
 export const variantWeight = 1;
 const typoRate = 0.15;
 const letters = 'abcdefghijklmnopqrstuvwxyz';
-
-/** mulberry32: a small deterministic generator of numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `text` with about `rate` of its words of four or more letters changed by one keystroke (never the first letter). */
 export function withTypos(text: string, random: () => number, rate = typoRate): string {

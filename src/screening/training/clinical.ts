@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seededRandom } from './augment.js';
+import { seededRandom } from '../../kernel/random.js';
 import { loadInjectionRows, type InjectionRow } from './dataset.js';
 
 export interface ClinicalNote {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
 import { featureVector } from '../features.js';
-import { augmentDirectRows, seededRandom, withTypos } from './augment.js';
+import { seededRandom } from '../../kernel/random.js';
+import { augmentDirectRows, withTypos } from './augment.js';
 import { nearDuplicateGroups } from './cross-validate.js';
 import type { InjectionRow } from './dataset.js';
 import { dot, type TrainingExample } from './logistic.js';
