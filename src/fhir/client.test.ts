@@ -2,7 +2,7 @@
 // The FHIR client against an injected fetch that answers like a FHIR server would (and like a
 // broken one): paging, malformed bodies and entries, retries, size limits, time limits.
 import { describe, expect, it } from 'vitest';
-import { isGatewayError, type GatewayError } from '../kernel/errors.js';
+import { rejection } from '../kernel/testing/rejection.js';
 import { createFhirClient, type FhirCall } from './client.js';
 import type { FetchLike, HttpOptions } from './http.js';
 import type { SmartBackendAuth } from './smart-backend.js';
@@ -52,15 +52,6 @@ function client(fetchImpl: FetchLike, overrides: Partial<HttpOptions> = {}, auth
 }
 
 const call = (overrides: Partial<FhirCall> = {}): FhirCall => ({ signal: new AbortController().signal, deadline: Date.now() + 10_000, scopes: ['system/Observation.rs', 'system/Patient.rs'], ...overrides });
-
-async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isGatewayError(err)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 describe('FhirClient.read', () => {
   it('reads a resource with the bearer token and FHIR accept header', async () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sharedDataPath } from '../../test/support/shared-data.js';
-import { isGatewayError, type GatewayError } from '../kernel/errors.js';
+import { rejection } from '../kernel/testing/rejection.js';
 import { systemClock } from '../kernel/clock.js';
 import { fhirScopeSchema, type FhirScope } from '../registry/use-case-spec.js';
 import { fhirConfigSchema } from './config-schema.js';
@@ -37,15 +37,6 @@ function source(overrides: Record<string, unknown> = {}): FhirContextSource {
 }
 
 const signal = () => new AbortController().signal;
-
-async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isGatewayError(err)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 beforeAll(async () => {
   key = await createSmartTestKey('RS384');

@@ -3,7 +3,7 @@
 // which verifies every assertion with jose against the registered public JWKS.
 import { decodeJwt, decodeProtectedHeader, SignJWT, importPKCS8 } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isGatewayError, type GatewayError } from '../kernel/errors.js';
+import { rejection } from '../kernel/testing/rejection.js';
 import type { FetchLike, HttpOptions } from './http.js';
 import { assertionLifetimeSec, createSmartBackendAuth, publicJwksOf, smartScopes, type SmartBackendOptions } from './smart-backend.js';
 import { startFhirTestServer, type FhirTestServer } from './testing/fhir-server.js';
@@ -57,15 +57,6 @@ function options(key: SmartTestKey, clientId: string, h: HttpOptions, extra: Par
 }
 
 const budget = (clock = { now: () => Date.now() }) => ({ signal: new AbortController().signal, deadline: clock.now() + 10_000 });
-
-async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isGatewayError(err)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 describe('smartScopes', () => {
   it('asks for read and search on exactly the named types plus Patient, sorted and deduplicated', () => {

@@ -16,7 +16,7 @@ import { createMemoryKms } from '../../crypto/testing/memory-kms.js';
 import { createFhirContextSource } from '../../fhir/context.js';
 import { startFhirTestServer, unreachableFhirUrl, type FhirTestServer } from '../../fhir/testing/fhir-server.js';
 import { createSmartTestKey, type SmartTestKey } from '../../fhir/testing/smart-keys.js';
-import { isGatewayError } from '../../kernel/errors.js';
+import { rejection } from '../../kernel/testing/rejection.js';
 import { systemClock } from '../../kernel/clock.js';
 import type { ChatRequest } from '../../providers/types.js';
 import type { RetrievalScope, RetrievedChunk, Retriever } from '../../rag/retriever.js';
@@ -154,11 +154,7 @@ async function events(h: Harness): Promise<Record<string, unknown>[]> {
 }
 
 async function refusal(step: Promise<void>): Promise<{ code: string; detail: unknown }> {
-  const err = await step.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isGatewayError(err)) throw new Error(`expected a GatewayError, got ${String(err)}`);
+  const err = await rejection(step);
   return { code: err.code, detail: err.detail };
 }
 
